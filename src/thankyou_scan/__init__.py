@@ -1,0 +1,66 @@
+"""thankyou-scan: which follow-up notes do you owe?
+
+Reads your sent mail and a YAML calendar of interviews, meetings and networking
+events, and reports for every person whether the note went out on time.
+
+    >>> import thankyou_scan
+    >>> calendar = thankyou_scan.load_calendar("calendar.yaml")      # doctest: +SKIP
+    >>> source = thankyou_scan.MboxSource("Sent.mbox")               # doctest: +SKIP
+    >>> report = thankyou_scan.scan(calendar, source, now=now)       # doctest: +SKIP
+    >>> print(thankyou_scan.render(report, "text"))                  # doctest: +SKIP
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from .calendar import Calendar, Event, Person, Policy, load_calendar, parse_calendar
+from .errors import (
+    CalendarError,
+    CalendarProblem,
+    MailboxError,
+    MessageError,
+    NotAvailableError,
+    SourceError,
+    ThankyouScanError,
+    UsageError,
+)
+from .matching import match, normalize_address
+from .message import SentMessage
+from .pipeline import scan
+from .report import FollowUp, Report, SourceSummary, Status, render
+from .sources import MaildirSource, MboxSource, Source, StaticSource
+
+try:
+    __version__ = version("thankyou-scan")
+except PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = "0+unknown"
+
+__all__ = [
+    "Calendar",
+    "CalendarError",
+    "CalendarProblem",
+    "Event",
+    "FollowUp",
+    "MailboxError",
+    "MaildirSource",
+    "MboxSource",
+    "MessageError",
+    "NotAvailableError",
+    "Person",
+    "Policy",
+    "Report",
+    "SentMessage",
+    "Source",
+    "SourceError",
+    "SourceSummary",
+    "StaticSource",
+    "Status",
+    "ThankyouScanError",
+    "UsageError",
+    "__version__",
+    "load_calendar",
+    "match",
+    "normalize_address",
+    "parse_calendar",
+    "render",
+    "scan",
+]

@@ -1,0 +1,805 @@
+"""The YAML calendar: parsing, validation and the frozen Calendar/Event/Person.
+
+The file format is described in docs/calendar.md. Parsing works on the YAML
+node tree (composed with PyYAML's safe loader), so every problem can name the
+line it is on; all problems are collected and reported together.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from email.utils import parseaddr
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+import yaml
+from email_validator import EmailNotValidError, validate_email
+
+from .errors import CalendarError, CalendarProblem
+
+__all__ = [
+    "DEFAULT_POLICIES",
+    "Calendar",
+    "Event",
+    "Person",
+    "Policy",
+    "load_calendar",
+    "parse_calendar",
+    "parse_duration",
+]
+
+UTC = timezone.utc
+
+MAX_CALENDAR_BYTES = 10 * 1024 * 1024
+"""A calendar is a few kilobytes; refuse files larger than this outright."""
+
+MAX_YAML_NODES = 2_000_000
+"""Bound on the YAML graph walked (an alias bomb is refused, not expanded)."""
+
+_TOP_KEYS = ("version", "timezone", "policies", "events", "me")
+_EVENT_KEYS = (
+    "id",
+    "title",
+    "kind",
+    "start",
+    "end",
+    "duration",
+    "timezone",
+    "domain",
+    "follow_up",
+    "cancelled",
+    "people",
+    "location",
+    "notes",
+)
+_PERSON_KEYS = ("name", "email")
+_POLICY_KEYS = ("within",)
+
+_STANDARD_TAGS = {
+    "tag:yaml.org,2002:" + name for name in ("str", "int", "float", "bool", "null", "timestamp", "map", "seq")
+}
+_TRUE = {"true", "yes", "on", "y"}
+_FALSE = {"false", "no", "off", "n"}
+
+_DURATION_RE = re.compile(r"^\s*(?:(\d+)\s*d)?\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m)?\s*$", re.IGNORECASE)
+_TIME_RE = re.compile(
+    r"""^\s*(?P<date>\d{4}-\d{1,2}-\d{1,2})
+    (?:(?:[Tt]|\s+)(?P<hour>\d{1,2}):(?P<minute>\d{2})(?::(?P<second>\d{2})(?:\.(?P<fraction>\d+))?)?)?
+    \s*(?P<offset>Z|z|[+-]\d{1,2}(?::?\d{2})?)?\s*$""",
+    re.VERBOSE,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """How soon after an event ends the note is owed."""
+
+    within: timedelta
+
+
+DEFAULT_POLICIES: dict[str, Policy] = {
+    "interview": Policy(timedelta(hours=48)),
+    "networking": Policy(timedelta(hours=48)),
+    "meeting": Policy(timedelta(hours=24)),
+    "default": Policy(timedelta(hours=48)),
+}
+
+_DEFAULT_LENGTH = {"networking": timedelta(hours=2)}
+_FALLBACK_LENGTH = timedelta(hours=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """Somebody who should get a note; ``email`` is None when only the name is known."""
+
+    name: str
+    email: str | None = None
+
+    def __str__(self) -> str:
+        if self.email and self.name:
+            return f"{self.name} <{self.email}>"
+        return self.email or self.name
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One interview, meeting or networking event, with times in UTC."""
+
+    id: str
+    title: str
+    kind: str
+    start: datetime
+    end: datetime
+    timezone: str | None
+    """IANA name of the zone the event's times were written in; None = the machine's local zone."""
+    people: tuple[Person, ...] = ()
+    domain: str | None = None
+    follow_up: Policy | None = field(default_factory=lambda: DEFAULT_POLICIES["default"])
+    """None when no note is expected (``follow_up: false``)."""
+    cancelled: bool = False
+    all_day: bool = False
+    line: int | None = None
+
+    @property
+    def skipped(self) -> bool:
+        """True when no note is expected: cancelled, or ``follow_up: false``."""
+        return self.cancelled or self.follow_up is None
+
+    @property
+    def deadline(self) -> datetime | None:
+        """When the note is due (end + within); None for skipped events."""
+        if self.skipped or self.follow_up is None:
+            return None
+        return self.end + self.follow_up.within
+
+    @property
+    def zone(self) -> tzinfo | None:
+        """The zone to show the event's times in (None = the machine's local zone)."""
+        return ZoneInfo(self.timezone) if self.timezone else None
+
+    def local(self, moment: datetime) -> datetime:
+        """``moment`` in the zone the event was written in."""
+        return moment.astimezone(self.zone)
+
+
+@dataclass(frozen=True, slots=True)
+class Calendar:
+    """A validated calendar: events in file order, plus the user's own addresses."""
+
+    events: tuple[Event, ...]
+    timezone: str | None = None
+    me: tuple[str, ...] = ()
+    path: str = "<calendar>"
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def uses_local_time(self) -> bool:
+        """True when some event's times were read in the machine's local zone."""
+        return any(event.timezone is None for event in self.events)
+
+    @property
+    def earliest_start(self) -> datetime | None:
+        """The start of the first event that expects a note; None if none does."""
+        starts = [event.start for event in self.events if not event.skipped]
+        return min(starts) if starts else None
+
+
+def parse_duration(text: str) -> timedelta:
+    """Parse ``90m``, ``48h``, ``2d``, ``1d12h`` into a timedelta.
+
+    Raises:
+        ValueError: with a message saying what a duration looks like.
+    """
+    match = _DURATION_RE.match(text)
+    if not text.strip() or match is None or not any(match.groups()):
+        raise ValueError(f"{text!r} is not a duration — write it like 90m, 48h, 2d or 1d12h")
+    days, hours, minutes = (int(group or 0) for group in match.groups())
+    return timedelta(days=days, hours=hours, minutes=minutes)
+
+
+def load_calendar(path: str | Path, *, check_deliverability: bool = False) -> Calendar:
+    """Read and validate a calendar file.
+
+    Raises:
+        CalendarError: the file is missing, unreadable or wrong; every problem is listed.
+    """
+    name = str(path)
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_CALENDAR_BYTES + 1)
+    except FileNotFoundError as exc:
+        raise _file_error(name, "no such file — check the path given to --calendar") from exc
+    except IsADirectoryError as exc:
+        raise _file_error(name, "is a directory — give the calendar's YAML file") from exc
+    except OSError as exc:
+        raise _file_error(name, f"cannot be read ({exc.strerror or exc})") from exc
+    if len(data) > MAX_CALENDAR_BYTES:
+        raise _file_error(
+            name, f"is larger than {MAX_CALENDAR_BYTES // (1024 * 1024)} MB — is this really a calendar?"
+        )
+    return parse_calendar(_decode(data, name), path=name, check_deliverability=check_deliverability)
+
+
+def parse_calendar(text: str, *, path: str = "<calendar>", check_deliverability: bool = False) -> Calendar:
+    """Validate calendar YAML given as text; ``path`` is used in error messages.
+
+    Raises:
+        CalendarError: listing every problem found, each with its line.
+    """
+    if "\x00" in text:
+        raise _file_error(path, "is a binary file, not YAML text — give the calendar's .yaml file")
+    if not text.strip() or all(
+        not line.strip() or line.lstrip().startswith("#") for line in text.splitlines()
+    ):
+        raise _file_error(path, "is empty — start it with 'version: 1' and an 'events:' list")
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        problem = exc.problem or "the YAML cannot be read"
+        context = f" ({exc.context})" if exc.context else ""
+        raise CalendarError(
+            [
+                CalendarProblem(
+                    path,
+                    line,
+                    None,
+                    f"YAML syntax error: {problem}{context} — check indentation, colons and quotes",
+                )
+            ]
+        ) from exc
+    except yaml.YAMLError as exc:
+        raise _file_error(path, f"is not valid YAML ({exc})") from exc
+    if root is None:
+        raise _file_error(path, "is empty — start it with 'version: 1' and an 'events:' list")
+    builder = _Builder(path, check_deliverability)
+    calendar = builder.build(root)
+    if builder.problems:
+        raise CalendarError(builder.problems)
+    return calendar
+
+
+def _file_error(path: str, message: str) -> CalendarError:
+    return CalendarError([CalendarProblem(path, None, None, message)])
+
+
+def _decode(data: bytes, path: str) -> str:
+    if b"\x00" in data:
+        raise _file_error(path, "is a binary file, not YAML text — give the calendar's .yaml file")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise CalendarError(
+            [
+                CalendarProblem(
+                    path,
+                    line,
+                    None,
+                    f"byte 0x{data[exc.start]:02x} is not UTF-8 — save the file as UTF-8",
+                )
+            ]
+        ) from exc
+    return text
+
+
+def _slug(title: str, day: date) -> str:
+    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
+    words = re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")
+    return f"{words}-{day.isoformat()}" if words else f"event-{day.isoformat()}"
+
+
+def _did_you_mean(word: str, choices: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.7)
+    return f"did you mean {close[0]!r}?" if close else ""
+
+
+def _line(node: yaml.Node) -> int:
+    return int(node.start_mark.line) + 1
+
+
+class _Builder:
+    """Walks the composed YAML tree, collecting problems instead of stopping at the first."""
+
+    def __init__(self, path: str, check_deliverability: bool) -> None:
+        self.path = path
+        self.check_deliverability = check_deliverability
+        self.problems: list[CalendarProblem] = []
+        self.warnings: list[str] = []
+
+    # -- reporting ---------------------------------------------------------
+
+    def problem(self, node: yaml.Node | None, event: str | None, message: str) -> None:
+        line = _line(node) if node is not None else None
+        self.problems.append(CalendarProblem(self.path, line, event, message))
+
+    def warn(self, node: yaml.Node | None, event: str | None, message: str) -> None:
+        self.warnings.append(
+            str(CalendarProblem(self.path, _line(node) if node is not None else None, event, message))
+        )
+
+    # -- generic node readers ----------------------------------------------
+
+    def check_tags(self, root: yaml.Node) -> bool:
+        """Refuse non-standard tags anywhere, and graphs too large to be a calendar."""
+        seen: set[int] = set()
+        stack = [root]
+        while stack:
+            node = stack.pop()
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            if len(seen) > MAX_YAML_NODES:
+                self.problem(root, None, "the YAML is too large or expands too far — is it a calendar?")
+                return False
+            if node.tag not in _STANDARD_TAGS:
+                tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+                self.problem(
+                    node,
+                    None,
+                    f"YAML tag {tag!r} is not allowed — calendars are plain data; remove the tag",
+                )
+            if isinstance(node, yaml.MappingNode):
+                for key, value in node.value:
+                    stack.extend((key, value))
+            elif isinstance(node, yaml.SequenceNode):
+                stack.extend(node.value)
+        return not self.problems
+
+    def mapping(
+        self, node: yaml.Node, allowed: tuple[str, ...], event: str | None, what: str
+    ) -> dict[str, tuple[yaml.Node, yaml.Node]] | None:
+        if not isinstance(node, yaml.MappingNode):
+            self.problem(node, event, f"{what} must be a mapping of keys to values, not {_kind(node)}")
+            return None
+        result: dict[str, tuple[yaml.Node, yaml.Node]] = {}
+        for key, value in node.value:
+            if key.tag == "tag:yaml.org,2002:merge":
+                self.problem(key, event, "'<<' merge keys are not supported — write the keys out")
+                continue
+            name = str(key.value) if isinstance(key, yaml.ScalarNode) else ""
+            if name not in allowed:
+                hint = _did_you_mean(name, allowed) or "allowed keys: " + ", ".join(allowed)
+                self.problem(key, event, f"unknown key {name!r} in {what} — {hint}")
+            elif name in result:
+                self.problem(key, event, f"key {name!r} appears twice in {what} — keep one")
+            else:
+                result[name] = (key, value)
+        return result
+
+    def text(self, node: yaml.Node, event: str | None, key: str) -> str | None:
+        if not isinstance(node, yaml.ScalarNode) or node.tag == "tag:yaml.org,2002:null":
+            self.problem(node, event, f"{key!r} must be text, not {_kind(node)}")
+            return None
+        value = str(node.value).strip()
+        if not value:
+            self.problem(node, event, f"{key!r} is empty — give it a value")
+            return None
+        return value
+
+    def boolean(self, node: yaml.Node, event: str | None, key: str) -> bool | None:
+        if isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:bool":
+            word = str(node.value).lower()
+            if word in _TRUE:
+                return True
+            if word in _FALSE:
+                return False
+        self.problem(node, event, f"{key!r} must be true or false, not {_describe(node)}")
+        return None
+
+    def duration(self, node: yaml.Node, event: str | None, key: str) -> timedelta | None:
+        if isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:int":
+            self.problem(node, event, f"{key!r} is {node.value}: give a unit, like {node.value}h")
+            return None
+        value = self.text(node, event, key)
+        if value is None:
+            return None
+        try:
+            return parse_duration(value)
+        except ValueError as exc:
+            self.problem(node, event, f"{key!r}: {exc}")
+            return None
+
+    def zone_name(self, node: yaml.Node, event: str | None) -> str | None:
+        name = self.text(node, event, "timezone")
+        if name is None:
+            return None
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            hint = _did_you_mean(name, available_timezones()) or "use an IANA name like Europe/Berlin"
+            self.problem(node, event, f"unknown time zone {name!r} — {hint}")
+            return None
+        return name
+
+    def address(self, node: yaml.Node, event: str | None, text: str) -> str | None:
+        try:
+            result = validate_email(text, check_deliverability=self.check_deliverability)
+        except EmailNotValidError as exc:
+            reason = str(exc).rstrip(".")
+            self.problem(
+                node,
+                event,
+                f"{text!r} is not a usable email address ({reason}) — write it like name@company.com",
+            )
+            return None
+        return str(result.normalized)
+
+    def domain(self, node: yaml.Node, event: str | None) -> str | None:
+        text = self.text(node, event, "domain")
+        if text is None:
+            return None
+        text = text.lstrip("@").lower()
+        try:
+            validate_email(f"x@{text}", check_deliverability=self.check_deliverability)
+        except EmailNotValidError as exc:
+            reason = str(exc).replace("x@", "").rstrip(".")
+            self.problem(node, event, f"domain {text!r} is not valid ({reason}) — write it like company.com")
+            return None
+        return text
+
+    # -- the calendar -------------------------------------------------------
+
+    def build(self, root: yaml.Node) -> Calendar:
+        empty = Calendar(events=(), path=self.path)
+        if not self.check_tags(root):
+            return empty
+        top = self.mapping(root, _TOP_KEYS, None, "the calendar")
+        if top is None:
+            return empty
+        if "version" in top:
+            node = top["version"][1]
+            if not (isinstance(node, yaml.ScalarNode) and node.value == "1"):
+                self.problem(node, None, f"version {_describe(node)} is not supported — write 'version: 1'")
+        zone = self.zone_name(top["timezone"][1], None) if "timezone" in top else None
+        policies = dict(DEFAULT_POLICIES)
+        if "policies" in top:
+            policies.update(self.policies(top["policies"][1]))
+        me = self.me(top["me"][1]) if "me" in top else ()
+        if "events" not in top:
+            self.problem(root, None, "no 'events:' list — add 'events:' with one entry per event")
+            return empty
+        events_node = top["events"][1]
+        if not isinstance(events_node, yaml.SequenceNode):
+            self.problem(
+                events_node,
+                None,
+                f"'events' must be a list (each entry starting with '- '), not {_kind(events_node)}",
+            )
+            return empty
+        events = [
+            event
+            for index, node in enumerate(events_node.value)
+            if (event := self.event(node, index, zone, policies)) is not None
+        ]
+        self.check_ids(events)
+        if any(event.timezone is None for event in events):
+            self.warnings.append(
+                f"{self.path}: no 'timezone' is set, so times without an offset are in this machine's "
+                "local zone — add 'timezone: Area/City' at the top to make the calendar portable"
+            )
+        return Calendar(
+            events=tuple(events),
+            timezone=zone,
+            me=me,
+            path=self.path,
+            warnings=tuple(self.warnings),
+        )
+
+    def policies(self, node: yaml.Node) -> dict[str, Policy]:
+        result: dict[str, Policy] = {}
+        if not isinstance(node, yaml.MappingNode):
+            self.problem(node, None, f"'policies' must map a kind to {{within: 48h}}, not {_kind(node)}")
+            return result
+        for key, value in node.value:
+            kind = str(key.value).strip() if isinstance(key, yaml.ScalarNode) else ""
+            if not kind:
+                self.problem(key, None, "a policy needs a kind name, like 'interview:'")
+                continue
+            policy = self.policy(value, None, f"policy {kind!r}")
+            if policy is not None:
+                result[kind] = policy
+        return result
+
+    def policy(self, node: yaml.Node, event: str | None, what: str) -> Policy | None:
+        keys = self.mapping(node, _POLICY_KEYS, event, what)
+        if keys is None:
+            return None
+        if "within" not in keys:
+            self.problem(node, event, f"{what} has no 'within' — write it like {{within: 48h}}")
+            return None
+        within = self.duration(keys["within"][1], event, "within")
+        return Policy(within) if within is not None else None
+
+    def me(self, node: yaml.Node) -> tuple[str, ...]:
+        items = node.value if isinstance(node, yaml.SequenceNode) else [node]
+        result = []
+        for item in items:
+            text = self.text(item, None, "me")
+            if text is not None and (address := self.address(item, None, text)) is not None:
+                result.append(address.lower())
+        return tuple(result)
+
+    def event(
+        self, node: yaml.Node, index: int, default_zone: str | None, policies: dict[str, Policy]
+    ) -> Event | None:
+        label = f"#{index + 1}"
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if (
+                    isinstance(key, yaml.ScalarNode)
+                    and key.value == "title"
+                    and isinstance(value, yaml.ScalarNode)
+                    and value.value
+                ):
+                    label = str(value.value)
+        keys = self.mapping(node, _EVENT_KEYS, label, "an event")
+        if keys is None:
+            return None
+        before = len(self.problems)
+
+        def required(key: str, hint: str) -> yaml.Node | None:
+            if key not in keys:
+                self.problem(node, label, f"no {key!r} — {hint}")
+                return None
+            return keys[key][1]
+
+        title_node = required("title", "add 'title: Onsite interview, Acme'")
+        title = self.text(title_node, label, "title") if title_node is not None else None
+        kind_node = required("kind", "add 'kind: interview', 'networking' or 'meeting'")
+        kind = self.text(kind_node, label, "kind") if kind_node is not None else None
+        if kind is not None and kind_node is not None:
+            kind = kind.lower()
+            if kind not in policies and (hint := _did_you_mean(kind, policies)):
+                self.warn(kind_node, label, f"kind {kind!r} has no policy, so the default applies — {hint}")
+        zone = self.zone_name(keys["timezone"][1], label) if "timezone" in keys else default_zone
+        if "timezone" in keys and zone is None:
+            return None
+        start_node = required("start", "add 'start: 2026-11-02 10:00'")
+        start = self.moment(start_node, label, "start", zone) if start_node is not None else None
+        end = self.end(keys, label, zone, kind or "", start)
+        domain = self.domain(keys["domain"][1], label) if "domain" in keys else None
+        cancelled = (
+            bool(self.boolean(keys["cancelled"][1], label, "cancelled")) if "cancelled" in keys else False
+        )
+        follow_up = self.follow_up(keys, label, kind or "default", policies)
+        people = self.people(keys, node, label, domain)
+        event_id = self.text(keys["id"][1], label, "id") if "id" in keys else None
+        if len(self.problems) > before or title is None or kind is None or start is None or end is None:
+            return None
+        return Event(
+            id=event_id or _slug(title, start[0].astimezone(ZoneInfo(zone) if zone else None).date()),
+            title=title,
+            kind=kind,
+            start=start[0],
+            end=end,
+            timezone=zone,
+            people=people,
+            domain=domain,
+            follow_up=follow_up,
+            cancelled=cancelled,
+            all_day=start[1],
+            line=_line(node),
+        )
+
+    def end(
+        self,
+        keys: dict[str, tuple[yaml.Node, yaml.Node]],
+        label: str,
+        zone: str | None,
+        kind: str,
+        start: tuple[datetime, bool] | None,
+    ) -> datetime | None:
+        if "end" in keys and "duration" in keys:
+            self.problem(keys["duration"][0], label, "has both 'end' and 'duration' — keep one of them")
+            return None
+        if start is None:
+            return None
+        begin, all_day = start
+        if "end" in keys:
+            end_node = keys["end"][1]
+            parsed = self.moment(end_node, label, "end", zone, end_of_day=True)
+            if parsed is None:
+                return None
+            if parsed[0] < begin:
+                self.problem(
+                    end_node,
+                    label,
+                    f"end {end_node.value} is before start — the end must come after {_show(begin, zone)}",
+                )
+                return None
+            return parsed[0]
+        if "duration" in keys:
+            length = self.duration(keys["duration"][1], label, "duration")
+            return begin + length if length is not None else None
+        if all_day:
+            return _localize(begin.astimezone(_tz(zone)).date() + timedelta(days=1), zone)
+        return begin + _DEFAULT_LENGTH.get(kind, _FALLBACK_LENGTH)
+
+    def moment(
+        self, node: yaml.Node, label: str, key: str, zone: str | None, *, end_of_day: bool = False
+    ) -> tuple[datetime, bool] | None:
+        """Parse a start or end; returns (UTC time, whether it was a bare date)."""
+        example = "2026-11-02 10:00"
+        if not isinstance(node, yaml.ScalarNode) or node.tag not in {
+            "tag:yaml.org,2002:str",
+            "tag:yaml.org,2002:timestamp",
+        }:
+            self.problem(
+                node, label, f"{key!r} must be a date and time like {example}, not {_describe(node)}"
+            )
+            return None
+        match = _TIME_RE.match(str(node.value))
+        if match is None:
+            self.problem(
+                node, label, f"{key!r} {node.value!r} is not a date and time — write it like {example}"
+            )
+            return None
+        try:
+            day = date.fromisoformat("-".join(f"{int(part):02d}" for part in match["date"].split("-")))
+            if match["hour"] is None:
+                if match["offset"]:
+                    raise ValueError("a date alone cannot have an offset")
+                midnight = day + timedelta(days=1) if end_of_day else day
+                return _localize(midnight, zone), True
+            fraction = (match["fraction"] or "0")[:6].ljust(6, "0")
+            clock = time(int(match["hour"]), int(match["minute"]), int(match["second"] or 0), int(fraction))
+            offset = _offset(match["offset"]) if match["offset"] else None
+        except ValueError as exc:
+            self.problem(
+                node,
+                label,
+                f"{key!r} {node.value!r} is not a real date or time ({exc}) — write it like {example}",
+            )
+            return None
+        naive = datetime.combine(day, clock)
+        if offset is not None:
+            return naive.replace(tzinfo=offset).astimezone(UTC), False
+        if zone is not None:
+            local = naive.replace(tzinfo=ZoneInfo(zone))
+            if local.astimezone(UTC).astimezone(ZoneInfo(zone)).replace(tzinfo=None) != naive:
+                self.problem(
+                    node,
+                    label,
+                    f"{key!r} {node.value!r} does not exist in {zone} (the clocks jump forward then) — "
+                    "pick a time outside the gap, or add an offset like +01:00",
+                )
+                return None
+            if local.replace(fold=1).utcoffset() != local.utcoffset():
+                self.warn(
+                    node,
+                    label,
+                    f"{key!r} {node.value!r} happens twice in {zone} (the clocks go back then); "
+                    "the first is used — add an offset to choose",
+                )
+            return local.astimezone(UTC), False
+        return naive.astimezone(UTC), False
+
+    def follow_up(
+        self,
+        keys: dict[str, tuple[yaml.Node, yaml.Node]],
+        label: str,
+        kind: str,
+        policies: dict[str, Policy],
+    ) -> Policy | None:
+        default = policies.get(kind, policies["default"])
+        if "follow_up" not in keys:
+            return default
+        node = keys["follow_up"][1]
+        if isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:bool":
+            return default if self.boolean(node, label, "follow_up") else None
+        if isinstance(node, yaml.MappingNode):
+            return self.policy(node, label, "'follow_up'")
+        self.problem(node, label, f"'follow_up' must be false or {{within: 24h}}, not {_describe(node)}")
+        return default
+
+    def people(
+        self,
+        keys: dict[str, tuple[yaml.Node, yaml.Node]],
+        event_node: yaml.Node,
+        label: str,
+        domain: str | None,
+    ) -> tuple[Person, ...]:
+        if "people" not in keys:
+            self.warn(event_node, label, "no 'people' — nobody is owed a note for this event")
+            return ()
+        node = keys["people"][1]
+        if not isinstance(node, yaml.SequenceNode):
+            self.problem(
+                node, label, f"'people' must be a list (each entry starting with '- '), not {_kind(node)}"
+            )
+            return ()
+        result = []
+        for item in node.value:
+            person = self.person(item, label)
+            if person is None:
+                continue
+            if person.email is None and domain is None:
+                self.warn(
+                    item,
+                    label,
+                    f"{person.name!r} has no email address and the event has no 'domain', so no message "
+                    "can match them — add their email, or 'domain:' to the event",
+                )
+            result.append(person)
+        return tuple(result)
+
+    def person(self, node: yaml.Node, label: str) -> Person | None:
+        if isinstance(node, yaml.MappingNode):
+            keys = self.mapping(node, _PERSON_KEYS, label, "a person")
+            if keys is None:
+                return None
+            name = self.text(keys["name"][1], label, "name") if "name" in keys else None
+            email = None
+            if "email" in keys:
+                text = self.text(keys["email"][1], label, "email")
+                email = self.address(keys["email"][1], label, text) if text else None
+                if email is None:
+                    return None
+            if name is None and email is None:
+                self.problem(node, label, "a person needs a 'name' or an 'email'")
+                return None
+            return Person(name or "", email)
+        text = self.text(node, label, "person")
+        if text is None:
+            return None
+        if "<" in text or ">" in text:
+            name, address = parseaddr(text)
+            if not address or "@" not in address:
+                self.problem(
+                    node,
+                    label,
+                    f"{text!r} is not 'Name <address>' — write it like Ada Lovelace <ada@acme.com>",
+                )
+                return None
+            checked = self.address(node, label, address)
+            return Person(name.strip(), checked) if checked else None
+        if "@" in text and " " not in text:
+            checked = self.address(node, label, text)
+            return Person("", checked) if checked else None
+        return Person(text, None)
+
+    def check_ids(self, events: list[Event]) -> None:
+        seen: dict[str, Event] = {}
+        for event in events:
+            if event.id in seen:
+                first = seen[event.id]
+                self.problems.append(
+                    CalendarProblem(
+                        self.path,
+                        event.line,
+                        event.title,
+                        f"id {event.id!r} is already used by event {first.title!r} on line {first.line} — "
+                        "give one of them a different 'id:'",
+                    )
+                )
+            else:
+                seen[event.id] = event
+
+
+def _tz(zone: str | None) -> tzinfo | None:
+    return ZoneInfo(zone) if zone else None
+
+
+def _localize(day: date, zone: str | None) -> datetime:
+    naive = datetime.combine(day, time())
+    if zone is None:
+        return naive.astimezone(UTC)
+    return naive.replace(tzinfo=ZoneInfo(zone)).astimezone(UTC)
+
+
+def _offset(text: str) -> timezone:
+    if text in ("Z", "z"):
+        return UTC
+    sign = -1 if text[0] == "-" else 1
+    digits = text[1:].replace(":", "")
+    hours, minutes = (int(digits[:-2]), int(digits[-2:])) if len(digits) > 2 else (int(digits), 0)
+    if hours > 23 or minutes > 59:
+        raise ValueError(f"offset {text} is out of range")
+    return timezone(sign * timedelta(hours=hours, minutes=minutes))
+
+
+def _show(moment: datetime, zone: str | None) -> str:
+    return moment.astimezone(_tz(zone)).strftime("%Y-%m-%d %H:%M")
+
+
+def _kind(node: yaml.Node) -> str:
+    if isinstance(node, yaml.MappingNode):
+        return "a mapping"
+    if isinstance(node, yaml.SequenceNode):
+        return "a list"
+    return _describe(node)
+
+
+def _describe(node: yaml.Node) -> str:
+    if isinstance(node, yaml.ScalarNode):
+        if node.tag == "tag:yaml.org,2002:null":
+            return "empty"
+        return repr(node.value)
+    return _kind(node)

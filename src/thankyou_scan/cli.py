@@ -1,0 +1,258 @@
+"""The ``thankyou-scan`` command line: scan, demo, check, folders.
+
+Exit codes (docs/report.md): 0 nothing missing or late, 1 something missing or
+late, 2 usage or calendar error, 3 connection, login or mailbox error. Our errors
+become one line on stderr; a traceback reaching a user is a bug.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from contextlib import ExitStack
+from datetime import datetime, timezone
+from importlib import resources
+from pathlib import Path
+
+from . import __version__
+from .calendar import Calendar, load_calendar
+from .errors import NotAvailableError, ThankyouScanError, UsageError
+from .pipeline import scan
+from .report import FORMATS, Report, render
+from .sources.base import Source
+from .sources.mailbox import MaildirSource, MboxSource
+
+__all__ = ["main"]
+
+PROG = "thankyou-scan"
+DEMO_NOW = datetime(2026, 11, 10, 17, 0, tzinfo=timezone.utc)
+EXIT_INTERNAL = 70
+
+log = logging.getLogger("thankyou_scan")
+
+
+def _parse_now(text: str) -> datetime:
+    cleaned = text.strip()
+    if cleaned[-1:] in ("Z", "z"):
+        cleaned = cleaned[:-1] + "+00:00"
+    try:
+        moment = datetime.fromisoformat(cleaned)
+    except ValueError:
+        raise UsageError(
+            f"--now {text!r} is not an ISO 8601 time — write it like 2026-11-10T12:00:00Z"
+        ) from None
+    if moment.utcoffset() is None:
+        raise UsageError(f"--now {text!r} has no offset — add Z for UTC, or an offset like +01:00")
+    return moment.astimezone(timezone.utc)
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-v", "--verbose", action="store_true", help="log each step to stderr")
+    parser.add_argument("-q", "--quiet", action="store_true", help="print errors only, no warnings")
+
+
+def _output_options(parser: argparse.ArgumentParser, *, now_default: str) -> None:
+    parser.add_argument("--now", metavar="ISO8601", help=f"the time to report as of (default: {now_default})")
+    parser.add_argument(
+        "--format", choices=tuple(FORMATS), default="text", help="report format (default: text)"
+    )
+    parser.add_argument("--output", metavar="FILE", help="write the report to FILE instead of stdout")
+
+
+def _imap_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("IMAP")
+    group.add_argument(
+        "--imap-port", type=int, metavar="N", help="port (default: 993 with ssl, 143 with starttls)"
+    )
+    group.add_argument("--user", metavar="ADDR", help="login name, usually your email address")
+    secret = group.add_mutually_exclusive_group()
+    secret.add_argument(
+        "--password-env", metavar="VAR", help="read the password from environment variable VAR"
+    )
+    secret.add_argument("--password-command", metavar="CMD", help="run CMD (no shell) and use its first line")
+    secret.add_argument(
+        "--oauth2-token-env", metavar="VAR", help="XOAUTH2 access token from environment variable VAR"
+    )
+    group.add_argument("--security", choices=("ssl", "starttls", "plain"), default="ssl", help="default: ssl")
+    group.add_argument("--tls-ca", metavar="FILE", help="trust this CA certificate (PEM) as well")
+    group.add_argument(
+        "--insecure-skip-verify", action="store_true", help="do not verify the server's certificate (unsafe)"
+    )
+    group.add_argument(
+        "--timeout", type=float, default=30.0, metavar="SECONDS", help="network timeout (default: 30)"
+    )
+    group.add_argument(
+        "--folder", action="append", default=[], metavar="NAME", help="read this folder (repeatable)"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog=PROG, description="Which follow-up notes do you owe? Reads sent mail and a YAML calendar."
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    scan_parser = commands.add_parser("scan", help="scan sent mail against a calendar")
+    scan_parser.add_argument("--calendar", required=True, metavar="FILE", help="the YAML calendar")
+    where = scan_parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--imap-host", metavar="HOST", help="read the Sent folder of this IMAP server")
+    where.add_argument("--mbox", metavar="FILE", help="read an mbox file (e.g. from Google Takeout)")
+    where.add_argument("--maildir", metavar="DIR", help="read a Maildir folder")
+    scan_parser.add_argument(
+        "--me", action="append", default=[], metavar="ADDR", help="one of your own addresses (repeatable)"
+    )
+    _imap_options(scan_parser)
+    cache = scan_parser.add_mutually_exclusive_group()
+    cache.add_argument("--cache", metavar="DIR", help="where to keep the incremental cache")
+    cache.add_argument("--no-cache", action="store_true", help="do not use the incremental cache")
+    scan_parser.add_argument(
+        "--check-deliverability", action="store_true", help="check address domains in DNS"
+    )
+    _output_options(scan_parser, now_default="the current time")
+    _common(scan_parser)
+
+    demo = commands.add_parser("demo", help="scan the bundled example calendar and mail (no network)")
+    _output_options(demo, now_default=DEMO_NOW.isoformat())
+    _common(demo)
+
+    check = commands.add_parser("check", help="validate a calendar and list its events and deadlines")
+    check.add_argument("file", metavar="FILE", help="the YAML calendar")
+    check.add_argument("--check-deliverability", action="store_true", help="check address domains in DNS")
+    _common(check)
+
+    folders = commands.add_parser("folders", help="list IMAP folders and the one a scan would read")
+    folders.add_argument("--imap-host", required=True, metavar="HOST", help="the IMAP server")
+    _imap_options(folders)
+    _common(folders)
+    return parser
+
+
+class _Formatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return f"{PROG}: {record.levelname.lower()}: {record.getMessage()}"
+
+
+def _setup_logging(args: argparse.Namespace) -> None:
+    level = logging.ERROR if args.quiet else logging.INFO if args.verbose else logging.WARNING
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_Formatter())
+    log.handlers[:] = [handler]
+    log.setLevel(level)
+    log.propagate = False
+
+
+def _emit(text: str, output: str | None) -> None:
+    if output is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    target = Path(output)
+    temporary = target.with_name(f".{target.name}.tmp")
+    try:
+        temporary.write_text(text, encoding="utf-8")
+        os.replace(temporary, target)
+    except OSError as exc:
+        raise UsageError(f"cannot write the report to {output}: {exc.strerror or exc}") from exc
+
+
+def _warn_calendar(calendar: Calendar) -> None:
+    for warning in calendar.warnings:
+        log.warning("%s", warning)
+
+
+def _report(report: Report, args: argparse.Namespace) -> int:
+    _emit(render(report, args.format), args.output)
+    return report.exit_code
+
+
+def _cmd_scan(args: argparse.Namespace) -> int:
+    now = _parse_now(args.now) if args.now else datetime.now(timezone.utc)
+    calendar = load_calendar(args.calendar, check_deliverability=args.check_deliverability)
+    _warn_calendar(calendar)
+    if args.imap_host:
+        raise NotAvailableError(
+            "IMAP scanning is not available in this version yet — export your mail with Google Takeout "
+            "and use --mbox (see docs/takeout.md)"
+        )
+    me = [*calendar.me, *(address.lower() for address in args.me)]
+    source: Source = MboxSource(args.mbox, me=me) if args.mbox else MaildirSource(args.maildir, me=me)
+    return _report(scan(calendar, source, now=now), args)
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    now = _parse_now(args.now) if args.now else DEMO_NOW
+    data = resources.files("thankyou_scan") / "data"
+    with ExitStack() as stack:
+        calendar_path = stack.enter_context(resources.as_file(data / "demo-calendar.yaml"))
+        mbox_path = stack.enter_context(resources.as_file(data / "demo-sent.mbox"))
+        calendar = load_calendar(calendar_path)
+        report = scan(calendar, MboxSource(mbox_path, me=calendar.me), now=now)
+    _emit(render(report, args.format), args.output)
+    if args.format == "text" and args.output is None:
+        sys.stdout.write(
+            "\nYour turn: thankyou-scan scan --calendar my-calendar.yaml --mbox "
+            "'All mail Including Spam and Trash.mbox' --me you@gmail.com  (see docs/takeout.md)\n"
+        )
+    return 0  # the demo shows a report; its missing notes are not the user's
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    calendar = load_calendar(args.file, check_deliverability=args.check_deliverability)
+    _warn_calendar(calendar)
+    people = sum(len(event.people) for event in calendar.events)
+    zone = calendar.timezone or "this machine's local zone"
+    print(f"{calendar.path}: OK — {len(calendar.events)} events, {people} people, times in {zone}")
+    for event in calendar.events:
+        start = event.local(event.start)
+        when = f"{start:%a %d %b %Y %H:%M} {start.tzname() or ''}".strip()
+        if event.skipped:
+            due = "cancelled" if event.cancelled else "no note expected"
+        else:
+            deadline = event.local(event.deadline or event.end)
+            due = f"note due by {deadline:%a %d %b %Y %H:%M} {deadline.tzname() or ''}".strip()
+        print(f"  {when}  {event.kind:<10}  {event.title} [{event.id}]  {len(event.people)} people  {due}")
+    return 0
+
+
+def _cmd_folders(args: argparse.Namespace) -> int:
+    raise NotAvailableError("listing IMAP folders is not available in this version yet")
+
+
+_COMMANDS = {"scan": _cmd_scan, "demo": _cmd_demo, "check": _cmd_check, "folders": _cmd_folders}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI with ``argv`` (default: sys.argv[1:]) and return the exit code."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse has printed usage or help
+        return int(exc.code or 0)
+    _setup_logging(args)
+    try:
+        return _COMMANDS[args.command](args)
+    except ThankyouScanError as exc:
+        print(f"{PROG}: error: {exc}".replace("\n", f"\n{PROG}: error: "), file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # The reader went away (e.g. `| head`); don't let Python complain at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+    except Exception as exc:
+        if os.environ.get("THANKYOU_SCAN_DEBUG"):
+            raise
+        print(
+            f"{PROG}: internal error: {type(exc).__name__}: {exc} — this is a bug; please report it "
+            "(set THANKYOU_SCAN_DEBUG=1 to see the traceback)",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL

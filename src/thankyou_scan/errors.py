@@ -1,0 +1,86 @@
+"""Errors raised by thankyou-scan.
+
+Every error the library raises on purpose is a :class:`ThankyouScanError`, so a
+script can catch that one class. The CLI turns each into one line on stderr and
+an exit code (``exit_code``)::
+
+    ThankyouScanError                  base; exit_code 2
+    ├── UsageError                     a bad option or argument; exit 2
+    ├── CalendarError                  the calendar file is wrong; exit 2
+    ├── MessageError                   one message cannot be parsed (sources skip it and count it)
+    └── SourceError                    mail could not be read; exit 3
+        ├── MailboxError               an mbox or Maildir cannot be opened or read
+        └── NotAvailableError          a source this version cannot read yet
+
+Other libraries' errors (yaml, email-validator, mailbox, ``OSError``) are
+translated where they enter and chained with ``raise ... from``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class ThankyouScanError(Exception):
+    """Base class of every error thankyou-scan raises on purpose."""
+
+    exit_code = 2
+
+
+class UsageError(ThankyouScanError):
+    """An option or argument is wrong (bad ``--now``, missing ``--calendar``...)."""
+
+    exit_code = 2
+
+
+@dataclass(frozen=True, slots=True)
+class CalendarProblem:
+    """One thing wrong in a calendar file, with where it is and how to fix it."""
+
+    path: str
+    line: int | None
+    event: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = self.path if self.line is None else f"{self.path}:{self.line}"
+        what = f"event {self.event!r}: {self.message}" if self.event else self.message
+        return f"{where}: {what}"
+
+
+class CalendarError(ThankyouScanError):
+    """The calendar cannot be used; ``problems`` lists every problem found."""
+
+    exit_code = 2
+
+    def __init__(self, problems: list[CalendarProblem] | tuple[CalendarProblem, ...]) -> None:
+        self.problems = tuple(problems)
+        first = self.problems[0] if self.problems else None
+        self.path = first.path if first else None
+        self.line = first.line if first else None
+        self.event = first.event if first else None
+        super().__init__("\n".join(str(problem) for problem in self.problems))
+
+
+class MessageError(ThankyouScanError):
+    """One message cannot be used at all; sources skip it and count it in ``messages_skipped``."""
+
+
+class SourceError(ThankyouScanError):
+    """Mail could not be read from a source (a connection, login or mailbox error)."""
+
+    exit_code = 3
+
+
+class MailboxError(SourceError):
+    """An mbox file or a Maildir folder cannot be opened or read."""
+
+    def __init__(self, message: str, *, path: str) -> None:
+        self.path = path
+        super().__init__(message)
+
+
+class NotAvailableError(SourceError):
+    """The requested source is not part of this version yet."""
+
+    exit_code = 2

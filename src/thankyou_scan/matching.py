@@ -1,0 +1,129 @@
+"""Matching: which sent message paid which follow-up note. Pure: no I/O, no clock.
+
+The rules are docs/report.md's (DESIGN.md "Matching rules"). Work is
+O(messages × recipients + people): the calendar's addresses and domains are
+indexed once, and each message is looked up by its recipients.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from .calendar import Calendar, Event, Person
+from .message import SentMessage
+from .report import FollowUp, Report, SourceSummary, Status
+
+__all__ = ["match", "match_followups", "normalize_address"]
+
+_GMAIL_DOMAINS = frozenset({"gmail.com", "googlemail.com"})
+
+
+def normalize_address(address: str) -> str:
+    """The form addresses are compared in: lower case; for Gmail also without dots and ``+tags``."""
+    local, at, domain = address.strip().lower().rpartition("@")
+    if not at:
+        return domain
+    if domain in _GMAIL_DOMAINS:
+        return local.split("+", 1)[0].replace(".", "") + "@gmail.com"
+    return f"{local}@{domain}"
+
+
+@dataclass(slots=True)
+class _Slot:
+    """One (event, person) pair being matched, and the best message found so far."""
+
+    event: Event
+    person: Person
+    message: SentMessage | None = None
+    matched_by: str | None = None
+
+
+def _order(message: SentMessage) -> tuple[datetime, str, str, str, tuple[str, ...]]:
+    # The earliest message wins; the rest of the key only breaks ties, so the
+    # result never depends on the order messages arrive in.
+    return (message.date, message.message_id, message.subject, message.uid or "", message.recipients)
+
+
+def match_followups(
+    calendar: Calendar, messages: Iterable[SentMessage], now: datetime
+) -> tuple[tuple[FollowUp, ...], int]:
+    """Match messages to the calendar's follow-ups; returns them and the count of messages read.
+
+    Messages dated after ``now`` are ignored, so a report "as of" a past time
+    shows what was known then.
+    """
+    if now.utcoffset() is None:
+        raise ValueError(f"now must be timezone-aware, got {now!r}")
+    slots: list[_Slot] = []
+    by_address: dict[str, list[_Slot]] = defaultdict(list)
+    by_domain: dict[str, list[_Slot]] = defaultdict(list)
+    for event in calendar.events:
+        for person in event.people:
+            slot = _Slot(event, person)
+            slots.append(slot)
+            if event.skipped:
+                continue
+            if person.email:
+                by_address[normalize_address(person.email)].append(slot)
+            elif event.domain:
+                by_domain[event.domain.lower()].append(slot)
+
+    count = 0
+    for message in messages:
+        count += 1
+        if message.date > now:
+            continue
+        for recipient in message.recipients:
+            for slot in by_address.get(normalize_address(recipient), ()):
+                _consider(slot, message, "address")
+            if by_domain:
+                for slot in by_domain.get(recipient.rpartition("@")[2], ()):
+                    _consider(slot, message, "domain")
+
+    followups = [_followup(slot, now) for slot in slots]
+    followups.sort(key=lambda f: (f.event.start, f.event.id, f.person.name.casefold(), f.person.email or ""))
+    return tuple(followups), count
+
+
+def _consider(slot: _Slot, message: SentMessage, matched_by: str) -> None:
+    if message.date <= slot.event.start:
+        return  # sent before the event: a confirmation, not a follow-up
+    if slot.message is None or _order(message) < _order(slot.message):
+        slot.message, slot.matched_by = message, matched_by
+
+
+def _followup(slot: _Slot, now: datetime) -> FollowUp:
+    event, person = slot.event, slot.person
+    deadline = event.deadline
+    if event.skipped or deadline is None:
+        return FollowUp(event, person, Status.SKIPPED, None)
+    if slot.message is not None:
+        status = Status.SENT if slot.message.date <= deadline else Status.LATE
+        return FollowUp(event, person, status, deadline, None, slot.message, slot.matched_by)
+    if now < event.end:
+        return FollowUp(event, person, Status.UPCOMING, deadline)
+    if now <= deadline:
+        hours_left = round((deadline - now).total_seconds() / 3600, 2)
+        return FollowUp(event, person, Status.DUE, deadline, hours_left)
+    return FollowUp(event, person, Status.MISSING, deadline)
+
+
+def match(
+    calendar: Calendar,
+    messages: Iterable[SentMessage],
+    now: datetime,
+    *,
+    source_kind: str = "static",
+    folder: str | None = None,
+) -> Report:
+    """Match messages against the calendar as of ``now`` and return the report."""
+    followups, count = match_followups(calendar, messages, now)
+    return Report(
+        now=now,
+        source=SourceSummary(source_kind, folder, count, 0),
+        followups=followups,
+        warnings=calendar.warnings,
+    )
