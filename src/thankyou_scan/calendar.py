@@ -221,6 +221,8 @@ def parse_calendar(text: str, *, path: str = "<calendar>", check_deliverability:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
+        if exc.context_mark is not None and mark is not None and mark.index >= len(text.rstrip()):
+            mark = exc.context_mark  # "unexpected end of file": point at what was left open
         line = mark.line + 1 if mark else None
         problem = exc.problem or "the YAML cannot be read"
         context = f" ({exc.context})" if exc.context else ""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import logging
 import mailbox
 import os
@@ -203,5 +204,5 @@ def _gmail_labels(header_block: bytes) -> set[str] | None:
     if match is None:
         return None
     value = re.sub(rb"\r?\n[ \t]", b" ", match.group(1)).decode("utf-8", "replace")
-    labels = re.findall(r'"((?:[^"\\]|\\.)*)"|([^,]+)', value)
-    return {(quoted or plain).strip().casefold() for quoted, plain in labels if (quoted or plain).strip()}
+    fields = next(csv.reader([value.strip()], skipinitialspace=True), [])
+    return {label.strip().casefold() for label in fields if label.strip()}
