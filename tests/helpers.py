@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 
-
 def raw_message(
     *,
     to: str = "Ada <ada@acme.example>",

@@ -138,7 +138,9 @@ def test_without_any_zone_the_local_zone_is_used_and_said(monkeypatch: pytest.Mo
     monkeypatch.setenv("TZ", "Asia/Tokyo")
     time.tzset()
     try:
-        calendar = cal("events:\n  - {title: T, kind: meeting, start: 2026-11-02 10:00, people: [a@example.com]}\n")
+        calendar = cal(
+            "events:\n  - {title: T, kind: meeting, start: 2026-11-02 10:00, people: [a@example.com]}\n"
+        )
     finally:
         monkeypatch.undo()
         time.tzset()
@@ -192,36 +194,124 @@ EVENT = "  - title: Onsite\n    kind: interview\n    start: 2026-11-02 10:00\n  
     ("body", "line", "fragment"),
     [
         ("timezone: UTC\nevents:\n  - title: X\n    kind: [a\n", 4, "YAML syntax error"),
-        ("timezone: UTC\nevents:\n  - title: Onsite\n    kind: interview\n    start: 2026-11-02 10:00\n    people: [ada@acme]\n", 6, "'ada@acme' is not a usable email address"),
-        ("timezone: UTC\nevents:\n  - title: Onsite\n    kind: interview\n    strat: 2026-11-02 10:00\n", 5, "unknown key 'strat' in an event — did you mean 'start'?"),
-        ("timezone: UTC\nevents:\n  - title: Onsite\n    kind: interview\n    start: 2026-11-02 10:00\n    end: 2026-11-02 09:00\n", 6, "is before start"),
-        ("timezone: America/New_Yrok\nevents: []\n", 1, "unknown time zone 'America/New_Yrok' — did you mean 'America/New_York'?"),
-        ("timezone: UTC\nevents:\n  - title: Onsite\n    kind: interview\n    start: 2026-11-02 10:00\n    duration: 2 weeks\n", 6, "not a duration"),
-        ("timezone: UTC\nevents:\n  - title: Onsite\n    kind: interview\n    start: 2026-11-02 10:00\n    duration: 90\n", 6, "give a unit, like 90h"),
-        ("timezone: UTC\nevents:\n  - title: Onsite\n    kind: interview\n    start: 2026-13-02 10:00\n", 5, "is not a real date"),
-        ("timezone: UTC\nevents:\n  - title: Onsite\n    kind: interview\n    start: next tuesday\n", 5, "is not a date and time"),
-        ("timezone: UTC\nevents:\n  - title: Onsite\n    kind: interview\n    start: 2026-11-02 25:00\n", 5, "is not a real date"),
+        (
+            "timezone: UTC\nevents:\n  - title: Onsite\n    kind: interview\n    start: 2026-11-02 10:00\n    people: [ada@acme]\n",
+            6,
+            "'ada@acme' is not a usable email address",
+        ),
+        (
+            "timezone: UTC\nevents:\n  - title: Onsite\n    kind: interview\n    strat: 2026-11-02 10:00\n",
+            5,
+            "unknown key 'strat' in an event — did you mean 'start'?",
+        ),
+        (
+            "timezone: UTC\nevents:\n  - title: Onsite\n    kind: interview\n    start: 2026-11-02 10:00\n    end: 2026-11-02 09:00\n",
+            6,
+            "is before start",
+        ),
+        (
+            "timezone: America/New_Yrok\nevents: []\n",
+            1,
+            "unknown time zone 'America/New_Yrok' — did you mean 'America/New_York'?",
+        ),
+        (
+            "timezone: UTC\nevents:\n  - title: Onsite\n    kind: interview\n    start: 2026-11-02 10:00\n    duration: 2 weeks\n",
+            6,
+            "not a duration",
+        ),
+        (
+            "timezone: UTC\nevents:\n  - title: Onsite\n    kind: interview\n    start: 2026-11-02 10:00\n    duration: 90\n",
+            6,
+            "give a unit, like 90h",
+        ),
+        (
+            "timezone: UTC\nevents:\n  - title: Onsite\n    kind: interview\n    start: 2026-13-02 10:00\n",
+            5,
+            "is not a real date",
+        ),
+        (
+            "timezone: UTC\nevents:\n  - title: Onsite\n    kind: interview\n    start: next tuesday\n",
+            5,
+            "is not a date and time",
+        ),
+        (
+            "timezone: UTC\nevents:\n  - title: Onsite\n    kind: interview\n    start: 2026-11-02 25:00\n",
+            5,
+            "is not a real date",
+        ),
         ("timezone: UTC\nevents:\n  - title: Onsite\n    kind: interview\n", 3, "no 'start'"),
         ("timezone: UTC\nevents:\n  - kind: interview\n    start: 2026-11-02 10:00\n", 3, "no 'title'"),
         ("timezone: UTC\nevents:\n  - title: Onsite\n    start: 2026-11-02 10:00\n", 3, "no 'kind'"),
-        ("timezone: UTC\nevents:\n  - !!python/object/apply:os.system ['echo pwned']\n", 3, "YAML tag '!!python/object/apply:os.system' is not allowed"),
-        ("timezone: UTC\nevents:\n  - title: Onsite\n    kind: interview\n    start: [2026]\n", 5, "'start' must be a date and time"),
-        ("timezone: UTC\nevents:\n  - title: Onsite\n    kind: interview\n    start: 2026-11-02 10:00\n    cancelled: maybe\n", 6, "'cancelled' must be true or false"),
-        ("timezone: UTC\nevents:\n  - title: Onsite\n    kind: interview\n    start: 2026-11-02 10:00\n    people: ada@acme.example\n", 6, "'people' must be a list"),
-        ("timezone: UTC\nevents:\n  - title: Onsite\n    kind: interview\n    start: 2026-11-02 10:00\n    follow_up: soon\n", 6, "'follow_up' must be false or {within: 24h}"),
-        ("timezone: UTC\nevents:\n  - title: Onsite\n    kind: interview\n    start: 2026-11-02 10:00\n    follow_up: {whithin: 2h}\n", 6, "did you mean 'within'"),
-        ("timezone: UTC\nevents:\n  - title: Onsite\n    kind: interview\n    start: 2026-11-02 10:00\n    end: 2026-11-02 11:00\n    duration: 1h\n", 7, "both 'end' and 'duration'"),
-        ("timezone: UTC\nevents:\n  - title: Onsite\n    kind: interview\n    start: 2026-11-02 10:00\n    domain: acme\n", 6, "domain 'acme' is not valid"),
-        ("timezone: UTC\nevents:\n  - title: Onsite\n    kind: interview\n    start: 2026-11-02 10:00\n    people: [Ada <ada@>]\n", 6, "is not"),
-        ("timezone: America/New_York\nevents:\n  - title: Onsite\n    kind: interview\n    start: 2026-03-08 02:30\n", 5, "does not exist in America/New_York"),
+        (
+            "timezone: UTC\nevents:\n  - !!python/object/apply:os.system ['echo pwned']\n",
+            3,
+            "YAML tag '!!python/object/apply:os.system' is not allowed",
+        ),
+        (
+            "timezone: UTC\nevents:\n  - title: Onsite\n    kind: interview\n    start: [2026]\n",
+            5,
+            "'start' must be a date and time",
+        ),
+        (
+            "timezone: UTC\nevents:\n  - title: Onsite\n    kind: interview\n    start: 2026-11-02 10:00\n    cancelled: maybe\n",
+            6,
+            "'cancelled' must be true or false",
+        ),
+        (
+            "timezone: UTC\nevents:\n  - title: Onsite\n    kind: interview\n    start: 2026-11-02 10:00\n    people: ada@acme.example\n",
+            6,
+            "'people' must be a list",
+        ),
+        (
+            "timezone: UTC\nevents:\n  - title: Onsite\n    kind: interview\n    start: 2026-11-02 10:00\n    follow_up: soon\n",
+            6,
+            "'follow_up' must be false or {within: 24h}",
+        ),
+        (
+            "timezone: UTC\nevents:\n  - title: Onsite\n    kind: interview\n    start: 2026-11-02 10:00\n    follow_up: {whithin: 2h}\n",
+            6,
+            "did you mean 'within'",
+        ),
+        (
+            "timezone: UTC\nevents:\n  - title: Onsite\n    kind: interview\n    start: 2026-11-02 10:00\n    end: 2026-11-02 11:00\n    duration: 1h\n",
+            7,
+            "both 'end' and 'duration'",
+        ),
+        (
+            "timezone: UTC\nevents:\n  - title: Onsite\n    kind: interview\n    start: 2026-11-02 10:00\n    domain: acme\n",
+            6,
+            "domain 'acme' is not valid",
+        ),
+        (
+            "timezone: UTC\nevents:\n  - title: Onsite\n    kind: interview\n    start: 2026-11-02 10:00\n    people: [Ada <ada@>]\n",
+            6,
+            "is not",
+        ),
+        (
+            "timezone: America/New_York\nevents:\n  - title: Onsite\n    kind: interview\n    start: 2026-03-08 02:30\n",
+            5,
+            "does not exist in America/New_York",
+        ),
         ("version: 2\nevents: []\n", 1, "version '2' is not supported"),
         ("events: {title: x}\n", 1, "'events' must be a list"),
         ("- a\n- b\n", 1, "the calendar must be a mapping"),
         ("timezone: UTC\n", 1, "no 'events:' list"),
         ("timezone: UTC\ntimezone: UTC\nevents: []\n", 2, "key 'timezone' appears twice"),
-        ("timezone: UTC\nevents:\n  - title: Onsite\n    kind: interview\n    start: 2026-11-02 10:00 +25:00\n", 5, "out of range"),
-        ("timezone: UTC\npolicies:\n  interview: 24h\nevents: []\n", 3, "policy 'interview' must be a mapping"),
-        ("timezone: UTC\nme: [not-an-address]\nevents: []\n", 2, "'not-an-address' is not a usable email address"),
+        (
+            "timezone: UTC\nevents:\n  - title: Onsite\n    kind: interview\n    start: 2026-11-02 10:00 +25:00\n",
+            5,
+            "out of range",
+        ),
+        (
+            "timezone: UTC\npolicies:\n  interview: 24h\nevents: []\n",
+            3,
+            "policy 'interview' must be a mapping",
+        ),
+        (
+            "timezone: UTC\nme: [not-an-address]\nevents: []\n",
+            2,
+            "'not-an-address' is not a usable email address",
+        ),
         ("base: &b {title: x}\nevents: []\n", 1, "unknown key 'base'"),
     ],
 )
@@ -278,7 +368,9 @@ def test_alias_bomb_is_refused_quickly() -> None:
     for level in range(1, 12):
         prev = chr(ord("a") + level - 1)
         name = chr(ord("a") + level)
-        lines.append(f"{name}: &{name} [*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev}]")
+        lines.append(
+            f"{name}: &{name} [*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev}]"
+        )
     found = problems("\n".join(lines) + "\nevents: []\n")
     assert any("unknown key 'a'" in p for p in found)
 

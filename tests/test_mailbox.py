@@ -8,8 +8,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-from helpers import raw_message, write_mbox
 
+from helpers import raw_message, write_mbox
 from thankyou_scan import MailboxError, MaildirSource, MboxSource, Source, StaticSource
 
 UTC = timezone.utc
@@ -35,11 +35,27 @@ def test_takeout_keeps_sent_label_or_my_address(tmp_path: Path) -> None:
     path = write_mbox(
         tmp_path / "All mail Including Spam and Trash.mbox",
         [
-            (FROM_DATE, raw_message(to="sent@x.example", extra="X-Gmail-Labels: Opened,Sent,Category Personal")),
+            (
+                FROM_DATE,
+                raw_message(to="sent@x.example", extra="X-Gmail-Labels: Opened,Sent,Category Personal"),
+            ),
             (FROM_DATE, raw_message(to="quoted@x.example", extra='X-Gmail-Labels: "Important",\n "Sent"')),
-            (FROM_DATE, raw_message(to="me@x.example", sender="Ada <ada@acme.example>", extra="X-Gmail-Labels: Inbox")),
-            (FROM_DATE, raw_message(to="alias@x.example", sender="Me <ME@example.com>", extra="X-Gmail-Labels: Archived")),
-            (FROM_DATE, raw_message(to="spam@x.example", sender="x@spam.example", extra="X-Gmail-Labels: Spam")),
+            (
+                FROM_DATE,
+                raw_message(
+                    to="me@x.example", sender="Ada <ada@acme.example>", extra="X-Gmail-Labels: Inbox"
+                ),
+            ),
+            (
+                FROM_DATE,
+                raw_message(
+                    to="alias@x.example", sender="Me <ME@example.com>", extra="X-Gmail-Labels: Archived"
+                ),
+            ),
+            (
+                FROM_DATE,
+                raw_message(to="spam@x.example", sender="x@spam.example", extra="X-Gmail-Labels: Spam"),
+            ),
         ],
     )
     assert recipients(MboxSource(path)) == ["quoted@x.example", "sent@x.example"]
@@ -74,7 +90,9 @@ def test_from_line_date_is_the_fallback(tmp_path: Path) -> None:
     assert dates == [datetime(2026, 11, 7, 2, 5, tzinfo=UTC)] * 3
 
 
-def test_broken_messages_are_skipped_counted_and_logged(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_broken_messages_are_skipped_counted_and_logged(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     path = tmp_path / "Sent.mbox"
     path.write_bytes(
         b"From x Tue Nov 03 01:02:03 +0000 2026\n" + raw_message(to="good@x.example") + b"\n"

@@ -33,7 +33,9 @@ def event(**changes: object) -> Event:
 
 
 def sent(at: datetime, *to: str, subject: str = "Thanks", message_id: str = "") -> SentMessage:
-    return SentMessage(date=at, recipients=to, subject=subject, message_id=message_id or f"<{at.isoformat()}>")
+    return SentMessage(
+        date=at, recipients=to, subject=subject, message_id=message_id or f"<{at.isoformat()}>"
+    )
 
 
 def statuses(calendar: Calendar, messages: list[SentMessage], now: datetime) -> list[tuple[str, str]]:
@@ -53,8 +55,18 @@ NOW_AFTER = DEADLINE + timedelta(days=1)
         ([], DEADLINE - timedelta(hours=6, minutes=30), Status.DUE, 6.5),
         ([], END, Status.DUE, 48.0),
         ([], END - timedelta(minutes=1), Status.UPCOMING, None),
-        ([sent(START + timedelta(hours=1), "ada@acme.example")], END - timedelta(minutes=1), Status.SENT, None),
-        ([sent(START - timedelta(hours=1), "ada@acme.example")], NOW_AFTER, Status.MISSING, None),  # before: a confirmation
+        (
+            [sent(START + timedelta(hours=1), "ada@acme.example")],
+            END - timedelta(minutes=1),
+            Status.SENT,
+            None,
+        ),
+        (
+            [sent(START - timedelta(hours=1), "ada@acme.example")],
+            NOW_AFTER,
+            Status.MISSING,
+            None,
+        ),  # before: a confirmation
         ([sent(START, "ada@acme.example")], NOW_AFTER, Status.MISSING, None),  # at the start is not after it
         ([sent(END + timedelta(hours=1), "someone@else.example")], NOW_AFTER, Status.MISSING, None),
         ([sent(END + timedelta(hours=1), "ADA@Acme.Example")], NOW_AFTER, Status.SENT, None),
@@ -62,7 +74,9 @@ NOW_AFTER = DEADLINE + timedelta(days=1)
         ([sent(END + timedelta(hours=30), "ada@acme.example")], END + timedelta(hours=2), Status.DUE, 46.0),
     ],
 )
-def test_statuses(messages: list[SentMessage], now: datetime, expected: Status, hours_left: float | None) -> None:
+def test_statuses(
+    messages: list[SentMessage], now: datetime, expected: Status, hours_left: float | None
+) -> None:
     (followup,) = match(Calendar(events=(event(),)), messages, now).followups
     assert followup.status is expected
     assert followup.hours_left == hours_left
@@ -96,7 +110,11 @@ def test_gmail_dots_and_tags(calendar_address: str, sent_to: str, matches: bool)
 
 
 def test_cc_bcc_and_one_message_for_everyone() -> None:
-    people = (Person("Ada", "ada@acme.example"), Person("Grace", "grace@acme.example"), Person("Hal", "hal@acme.example"))
+    people = (
+        Person("Ada", "ada@acme.example"),
+        Person("Grace", "grace@acme.example"),
+        Person("Hal", "hal@acme.example"),
+    )
     # recipients hold To, Cc and Bcc alike
     message = sent(END + timedelta(hours=2), "ada@acme.example", "grace@acme.example")
     result = statuses(Calendar(events=(event(people=people),)), [message], NOW_AFTER)
@@ -131,7 +149,11 @@ def test_order_summary_and_exit_code() -> None:
     early = event(id="early", start=START - timedelta(days=1), end=END - timedelta(days=1))
     people = (Person("Zed", "zed@acme.example"), Person("Amy", "amy@acme.example"))
     report = match(Calendar(events=(event(people=people), early)), [], NOW_AFTER)
-    assert [(f.event.id, f.person.name) for f in report.followups] == [("early", "Ada"), ("onsite", "Amy"), ("onsite", "Zed")]
+    assert [(f.event.id, f.person.name) for f in report.followups] == [
+        ("early", "Ada"),
+        ("onsite", "Amy"),
+        ("onsite", "Zed"),
+    ]
     assert report.summary == {"sent": 0, "late": 0, "missing": 3, "due": 0, "upcoming": 0, "skipped": 0}
     assert report.exit_code == 1
     assert report.source.messages_scanned == 0
@@ -156,14 +178,35 @@ def test_normalize_address(address: str, normal: str) -> None:
 
 # -- properties ------------------------------------------------------------------
 
-ADDRESSES = ["ada@acme.example", "grace@acme.example", "t.om@gmail.com", "x@other.example", "rec@acme.example"]
-PEOPLE = (Person("Ada", "ada@acme.example"), Person("Grace", "grace@acme.example"), Person("Tom", "tom@gmail.com"), Person("Rec"))
-ZONES = [UTC, ZoneInfo("America/New_York"), ZoneInfo("Asia/Kolkata"), ZoneInfo("Pacific/Chatham"), timezone(timedelta(hours=-9, minutes=-30))]
+ADDRESSES = [
+    "ada@acme.example",
+    "grace@acme.example",
+    "t.om@gmail.com",
+    "x@other.example",
+    "rec@acme.example",
+]
+PEOPLE = (
+    Person("Ada", "ada@acme.example"),
+    Person("Grace", "grace@acme.example"),
+    Person("Tom", "tom@gmail.com"),
+    Person("Rec"),
+)
+ZONES = [
+    UTC,
+    ZoneInfo("America/New_York"),
+    ZoneInfo("Asia/Kolkata"),
+    ZoneInfo("Pacific/Chatham"),
+    timezone(timedelta(hours=-9, minutes=-30)),
+]
 
-moments = st.integers(min_value=-48 * 60, max_value=8 * 24 * 60).map(lambda minutes: START + timedelta(minutes=minutes))
+moments = st.integers(min_value=-48 * 60, max_value=8 * 24 * 60).map(
+    lambda minutes: START + timedelta(minutes=minutes)
+)
 messages_strategy = st.lists(
     st.builds(
-        lambda at, to, subject: SentMessage(date=at, recipients=tuple(to), subject=subject, message_id=f"<{subject}>"),
+        lambda at, to, subject: SentMessage(
+            date=at, recipients=tuple(to), subject=subject, message_id=f"<{subject}>"
+        ),
         moments,
         st.lists(st.sampled_from(ADDRESSES), min_size=1, max_size=3),
         st.sampled_from(["a", "b", "c", "d"]),
@@ -173,7 +216,12 @@ messages_strategy = st.lists(
 CALENDAR = Calendar(
     events=(
         event(people=PEOPLE, domain="acme.example"),
-        event(id="two", start=START + timedelta(days=2), end=START + timedelta(days=2, hours=1), people=PEOPLE[:2]),
+        event(
+            id="two",
+            start=START + timedelta(days=2),
+            end=START + timedelta(days=2, hours=1),
+            people=PEOPLE[:2],
+        ),
     )
 )
 
@@ -195,7 +243,9 @@ def test_order_of_messages_does_not_matter(messages: list[SentMessage], now: dat
 
 @settings(max_examples=150, deadline=None)
 @given(messages_strategy, messages_strategy, moments)
-def test_adding_messages_never_undoes_sent(messages: list[SentMessage], more: list[SentMessage], now: datetime) -> None:
+def test_adding_messages_never_undoes_sent(
+    messages: list[SentMessage], more: list[SentMessage], now: datetime
+) -> None:
     before = outcome(messages, now)
     after = outcome(messages + more, now)
     for (_, _, status_before, _), (_, _, status_after, _) in zip(before, after, strict=True):
@@ -205,16 +255,29 @@ def test_adding_messages_never_undoes_sent(messages: list[SentMessage], more: li
 
 @settings(max_examples=100, deadline=None)
 @given(messages_strategy, moments, st.sampled_from(ZONES))
-def test_expressing_times_in_another_zone_changes_nothing(messages: list[SentMessage], now: datetime, zone: object) -> None:
+def test_expressing_times_in_another_zone_changes_nothing(
+    messages: list[SentMessage], now: datetime, zone: object
+) -> None:
     def shifted(e: Event) -> Event:
-        return event(**{**{f: getattr(e, f) for f in ("id", "people", "domain")}, "start": e.start.astimezone(zone), "end": e.end.astimezone(zone)})  # type: ignore[arg-type]
+        return event(
+            **{
+                **{f: getattr(e, f) for f in ("id", "people", "domain")},
+                "start": e.start.astimezone(zone),
+                "end": e.end.astimezone(zone),
+            }
+        )  # type: ignore[arg-type]
 
     other = Calendar(events=tuple(shifted(e) for e in CALENDAR.events))
     moved = [
-        SentMessage(date=m.date.astimezone(zone), recipients=m.recipients, subject=m.subject, message_id=m.message_id)  # type: ignore[arg-type]
+        SentMessage(
+            date=m.date.astimezone(zone), recipients=m.recipients, subject=m.subject, message_id=m.message_id
+        )  # type: ignore[arg-type]
         for m in messages
     ]
     base = match(CALENDAR, messages, now)
-    assert [(f.status, f.hours_left, f.hours_after_end) for f in match(other, moved, now.astimezone(zone)).followups] == [  # type: ignore[arg-type]
+    assert [
+        (f.status, f.hours_left, f.hours_after_end)
+        for f in match(other, moved, now.astimezone(zone)).followups
+    ] == [  # type: ignore[arg-type]
         (f.status, f.hours_left, f.hours_after_end) for f in base.followups
     ]

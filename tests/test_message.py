@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from helpers import raw_message
 
+from helpers import raw_message
 from thankyou_scan import MessageError, SentMessage
 
 UTC = timezone.utc

@@ -87,7 +87,13 @@ def test_json_report_is_the_contract_field_for_field() -> None:
         "summary": {"sent": 2, "late": 1, "missing": 0, "due": 1, "upcoming": 1, "skipped": 1},
         "followups": [
             {
-                "event": {"id": "lunch", "title": "Lunch", "kind": "meeting", "start": "2026-11-01T17:00:00+00:00", "end": "2026-11-01T18:00:00+00:00"},
+                "event": {
+                    "id": "lunch",
+                    "title": "Lunch",
+                    "kind": "meeting",
+                    "start": "2026-11-01T17:00:00+00:00",
+                    "end": "2026-11-01T18:00:00+00:00",
+                },
                 "person": {"name": "Lu", "email": "lu@example.com"},
                 "status": "skipped",
                 "deadline": None,
@@ -125,7 +131,13 @@ def test_json_report_is_the_contract_field_for_field() -> None:
                 },
             },
             {
-                "event": {"id": "sync", "title": "Sync | weekly", "kind": "meeting", "start": "2026-11-04T14:00:00+00:00", "end": "2026-11-04T15:00:00+00:00"},
+                "event": {
+                    "id": "sync",
+                    "title": "Sync | weekly",
+                    "kind": "meeting",
+                    "start": "2026-11-04T14:00:00+00:00",
+                    "end": "2026-11-04T15:00:00+00:00",
+                },
                 "person": {"name": "Pat", "email": "pat@example.com"},
                 "status": "due",
                 "deadline": "2026-11-05T15:00:00+00:00",
@@ -133,7 +145,13 @@ def test_json_report_is_the_contract_field_for_field() -> None:
                 "message": None,
             },
             {
-                "event": {"id": "meetup", "title": "Meetup", "kind": "networking", "start": "2026-11-05T23:00:00+00:00", "end": "2026-11-06T01:00:00+00:00"},
+                "event": {
+                    "id": "meetup",
+                    "title": "Meetup",
+                    "kind": "networking",
+                    "start": "2026-11-05T23:00:00+00:00",
+                    "end": "2026-11-06T01:00:00+00:00",
+                },
                 "person": {"name": "Kim", "email": "kim@example.com"},
                 "status": "upcoming",
                 "deadline": "2026-11-08T01:00:00+00:00",

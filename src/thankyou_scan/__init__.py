@@ -10,7 +10,8 @@ events, and reports for every person whether the note went out on time.
     >>> print(thankyou_scan.render(report, "text"))                  # doctest: +SKIP
 """
 
-from importlib.metadata import PackageNotFoundError, version
+from importlib.metadata import PackageNotFoundError as _PackageNotFoundError
+from importlib.metadata import version as _version
 
 from .calendar import Calendar, Event, Person, Policy, load_calendar, parse_calendar
 from .errors import (
@@ -30,8 +31,8 @@ from .report import FollowUp, Report, SourceSummary, Status, render
 from .sources import MaildirSource, MboxSource, Source, StaticSource
 
 try:
-    __version__ = version("thankyou-scan")
-except PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = _version("thankyou-scan")
+except _PackageNotFoundError:  # running from a source tree that was never installed
     __version__ = "0+unknown"
 
 __all__ = [

@@ -21,7 +21,7 @@ from . import __version__
 from .calendar import Calendar, load_calendar
 from .errors import NotAvailableError, ThankyouScanError, UsageError
 from .pipeline import scan
-from .report import FORMATS, Report, render
+from .report import FORMATS, Report, render, when, when_event
 from .sources.base import Source
 from .sources.mailbox import MaildirSource, MboxSource
 
@@ -207,15 +207,30 @@ def _cmd_check(args: argparse.Namespace) -> int:
     people = sum(len(event.people) for event in calendar.events)
     zone = calendar.timezone or "this machine's local zone"
     print(f"{calendar.path}: OK — {len(calendar.events)} events, {people} people, times in {zone}")
+    rows = []
     for event in calendar.events:
-        start = event.local(event.start)
-        when = f"{start:%a %d %b %Y %H:%M} {start.tzname() or ''}".strip()
         if event.skipped:
             due = "cancelled" if event.cancelled else "no note expected"
         else:
-            deadline = event.local(event.deadline or event.end)
-            due = f"note due by {deadline:%a %d %b %Y %H:%M} {deadline.tzname() or ''}".strip()
-        print(f"  {when}  {event.kind:<10}  {event.title} [{event.id}]  {len(event.people)} people  {due}")
+            due = f"note due by {when(event, event.deadline or event.end)}"
+        count = len(event.people)
+        rows.append(
+            (
+                when_event(event),
+                event.kind,
+                event.title,
+                f"{count} {'person' if count == 1 else 'people'}",
+                due,
+            )
+        )
+    widths = [max((len(row[column]) for row in rows), default=0) for column in range(4)]
+    for row in rows:
+        print(
+            "  "
+            + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False))
+            + "  "
+            + row[4]
+        )
     return 0
 
 

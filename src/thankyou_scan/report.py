@@ -198,15 +198,17 @@ def render_csv(report: Report) -> str:
     return buffer.getvalue()
 
 
-def _when(event: Event, moment: datetime) -> str:
+def when(event: Event, moment: datetime) -> str:
+    """``moment`` as a short date and time in the event's own zone."""
     local = event.local(moment)
     return f"{local:%a %d %b %Y %H:%M} {local.tzname() or ''}".strip()
 
 
-def _when_event(event: Event) -> str:
+def when_event(event: Event) -> str:
+    """When the event starts, in its own zone; all-day events show the date only."""
     if event.all_day:
         return f"{event.local(event.start):%a %d %b %Y} (all day)"
-    return _when(event, event.start)
+    return when(event, event.start)
 
 
 def _relative(hours: float) -> str:
@@ -225,16 +227,18 @@ def _detail(followup: FollowUp, now: datetime) -> str:
     if followup.status is Status.SKIPPED:
         return "cancelled" if event.cancelled else "no note expected"
     if followup.status is Status.UPCOMING:
-        return f"event ends {_when(event, event.end)}; note due by {_when(event, followup.deadline or event.end)}"
+        return (
+            f"event ends {when(event, event.end)}; note due by {when(event, followup.deadline or event.end)}"
+        )
     if followup.status is Status.DUE:
         return (
-            f"{_relative(followup.hours_left or 0.0)} left — due by {_when(event, followup.deadline or now)}"
+            f"{_relative(followup.hours_left or 0.0)} left — due by {when(event, followup.deadline or now)}"
         )
     if followup.status is Status.MISSING:
         overdue = _hours(now - (followup.deadline or now))
-        return f"no note; deadline was {_when(event, followup.deadline or now)} ({_relative(overdue)} ago)"
+        return f"no note; deadline was {when(event, followup.deadline or now)} ({_relative(overdue)} ago)"
     assert message is not None
-    sent = f"{_when(event, message.date)} {message.subject!r}"
+    sent = f"{when(event, message.date)} {message.subject!r}"
     if followup.status is Status.LATE:
         late_by = _hours(message.date - (followup.deadline or message.date))
         return f"sent {sent}, {_relative(late_by)} after the deadline"
@@ -261,7 +265,7 @@ def render_text(report: Report) -> str:
     rows = {
         id(followup): (
             followup.event.title,
-            _when_event(followup.event),
+            when_event(followup.event),
             _person(followup.person),
             _detail(followup, report.now),
         )
@@ -303,7 +307,7 @@ def render_markdown(report: Report) -> str:
                 if status in (Status.MISSING, Status.DUE, Status.LATE)
                 else status.value,
                 followup.event.title,
-                _when_event(followup.event),
+                when_event(followup.event),
                 _person(followup.person),
                 _detail(followup, report.now),
             )

@@ -1,0 +1,39 @@
+"""The public surface: exactly what __all__ says, and every error a ThankyouScanError."""
+
+from __future__ import annotations
+
+import thankyou_scan
+
+EXPECTED = {
+    "Calendar", "CalendarError", "CalendarProblem", "Event", "FollowUp", "MailboxError", "MaildirSource",
+    "MboxSource", "MessageError", "NotAvailableError", "Person", "Policy", "Report", "SentMessage", "Source",
+    "SourceError", "SourceSummary", "StaticSource", "Status", "ThankyouScanError", "UsageError", "__version__",
+    "load_calendar", "match", "normalize_address", "parse_calendar", "render", "scan",
+}  # fmt: skip
+
+
+def test_all_is_the_public_surface() -> None:
+    assert set(thankyou_scan.__all__) == EXPECTED
+    assert thankyou_scan.__all__ == sorted(thankyou_scan.__all__)
+    public = {name for name in dir(thankyou_scan) if not name.startswith("_")} - {
+        "calendar", "cli", "errors", "matching", "message", "pipeline", "report", "sources",
+    }  # fmt: skip
+    assert public | {"__version__"} == EXPECTED
+
+
+def test_errors_share_one_base() -> None:
+    for name in (
+        "CalendarError",
+        "MailboxError",
+        "MessageError",
+        "NotAvailableError",
+        "SourceError",
+        "UsageError",
+    ):
+        assert issubclass(getattr(thankyou_scan, name), thankyou_scan.ThankyouScanError)
+
+
+def test_version_is_the_installed_one() -> None:
+    from importlib.metadata import version
+
+    assert thankyou_scan.__version__ == version("thankyou-scan")
