@@ -172,22 +172,52 @@ def test_bad_now_is_a_usage_error(
     assert fragment in err
 
 
-def test_imap_says_not_available_yet(files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(
+    ("extra", "env", "fragment"),
+    [
+        (
+            ["--security", "plain", "--user", "me@example.com", "--password-env", "PW"],
+            {"PW": "x"},
+            "refusing an unencrypted connection to imap.example.com",
+        ),
+        (["--password-env", "PW"], {"PW": "x"}, "--user is needed"),
+        (["--user", "me@example.com", "--password-env", "NOPE_NOT_SET"], {}, "NOPE_NOT_SET is not set"),
+        (["--user", "me@example.com", "--password-command", "false"], {}, "failed with exit code 1"),
+        (["--user", "me@example.com", "--password-command", "/no/such/binary"], {}, "was not found"),
+        (["--user", "me@example.com"], {}, "no password given"),
+        (
+            [
+                "--user",
+                "me@example.com",
+                "--password-env",
+                "PW",
+                "--tls-ca",
+                "x.pem",
+                "--insecure-skip-verify",
+            ],
+            {"PW": "x"},
+            "contradict",
+        ),
+    ],
+)
+def test_imap_option_mistakes_exit_2_before_any_connection(
+    files: tuple[Path, Path],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    extra: list[str],
+    env: dict[str, str],
+    fragment: str,
+) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr("sys.stdin", None)
     calendar, _ = files
+    # imap.example.com does not exist: an attempt to connect would fail with exit 3, not 2
     code, out, err = run(
-        capsys,
-        "scan",
-        "--calendar",
-        str(calendar),
-        "--imap-host",
-        "imap.example.com",
-        "--user",
-        "me@example.com",
-        "--password-env",
-        "PW",
+        capsys, "scan", "--calendar", str(calendar), "--imap-host", "imap.example.com", *extra
     )
     assert (code, out) == (2, "")
-    assert "not available in this version yet" in err and "--mbox" in err
+    assert fragment in err
 
 
 def test_scan_help_lists_every_contract_option(capsys: pytest.CaptureFixture[str]) -> None:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import thankyou_scan
 
 EXPECTED = {
-    "Calendar", "CalendarError", "CalendarProblem", "Event", "FollowUp", "MailboxError", "MaildirSource",
-    "MboxSource", "MessageError", "NotAvailableError", "Person", "Policy", "Report", "SentMessage", "Source",
-    "SourceError", "SourceSummary", "StaticSource", "Status", "ThankyouScanError", "UsageError", "__version__",
+    "AuthenticationError", "Calendar", "CalendarError", "CalendarProblem", "ConnectError", "Event", "Folder",
+    "FolderNotFoundError", "FollowUp", "ImapError", "ImapSource", "ImapTimeoutError", "MailboxError",
+    "MaildirSource", "MboxSource", "MessageError", "NotAvailableError", "Person", "Policy", "Report",
+    "SentMessage", "ServerError", "Source", "SourceError", "SourceSummary", "StaticSource", "Status",
+    "ThankyouScanError", "TlsError", "UsageError", "__version__",
     "load_calendar", "match", "normalize_address", "parse_calendar", "render", "scan",
 }  # fmt: skip
 

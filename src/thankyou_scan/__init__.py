@@ -15,20 +15,27 @@ from importlib.metadata import version as _version
 
 from .calendar import Calendar, Event, Person, Policy, load_calendar, parse_calendar
 from .errors import (
+    AuthenticationError,
     CalendarError,
     CalendarProblem,
+    ConnectError,
+    FolderNotFoundError,
+    ImapError,
+    ImapTimeoutError,
     MailboxError,
     MessageError,
     NotAvailableError,
+    ServerError,
     SourceError,
     ThankyouScanError,
+    TlsError,
     UsageError,
 )
 from .matching import match, normalize_address
 from .message import SentMessage
 from .pipeline import scan
 from .report import FollowUp, Report, SourceSummary, Status, render
-from .sources import MaildirSource, MboxSource, Source, StaticSource
+from .sources import Folder, ImapSource, MaildirSource, MboxSource, Source, StaticSource
 
 try:
     __version__ = _version("thankyou-scan")
@@ -36,11 +43,18 @@ except _PackageNotFoundError:  # running from a source tree that was never insta
     __version__ = "0+unknown"
 
 __all__ = [
+    "AuthenticationError",
     "Calendar",
     "CalendarError",
     "CalendarProblem",
+    "ConnectError",
     "Event",
+    "Folder",
+    "FolderNotFoundError",
     "FollowUp",
+    "ImapError",
+    "ImapSource",
+    "ImapTimeoutError",
     "MailboxError",
     "MaildirSource",
     "MboxSource",
@@ -50,12 +64,14 @@ __all__ = [
     "Policy",
     "Report",
     "SentMessage",
+    "ServerError",
     "Source",
     "SourceError",
     "SourceSummary",
     "StaticSource",
     "Status",
     "ThankyouScanError",
+    "TlsError",
     "UsageError",
     "__version__",
     "load_calendar",

@@ -8,10 +8,13 @@ become one line on stderr; a traceback reaching a user is a bug.
 from __future__ import annotations
 
 import argparse
+import getpass
 import logging
 import os
+import shlex
+import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from datetime import datetime, timezone
 from importlib import resources
@@ -19,10 +22,11 @@ from pathlib import Path
 
 from . import __version__
 from .calendar import Calendar, load_calendar
-from .errors import NotAvailableError, ThankyouScanError, UsageError
+from .errors import FolderNotFoundError, ThankyouScanError, UsageError
 from .pipeline import scan
 from .report import FORMATS, Report, render, when, when_event
 from .sources.base import Source
+from .sources.imap import ImapSource
 from .sources.mailbox import MaildirSource, MboxSource
 
 __all__ = ["main"]
@@ -170,15 +174,92 @@ def _report(report: Report, args: argparse.Namespace) -> int:
     return report.exit_code
 
 
+def _secret(args: argparse.Namespace) -> tuple[str | None, str | None]:
+    """(password, OAuth2 token), one of them set: from the environment, a command, or a prompt."""
+    if args.oauth2_token_env:
+        return None, _from_env(args.oauth2_token_env, "--oauth2-token-env")
+    if args.password_env:
+        return _from_env(args.password_env, "--password-env"), None
+    if args.password_command:
+        return _from_command(args.password_command), None
+    if sys.stdin is not None and sys.stdin.isatty():
+        return getpass.getpass(f"IMAP password for {args.user} at {args.imap_host}: "), None
+    raise UsageError(
+        "no password given — use --password-env VAR, --password-command CMD or --oauth2-token-env VAR "
+        "(or run in a terminal to be asked)"
+    )
+
+
+def _from_env(name: str, option: str) -> str:
+    value = os.environ.get(name)
+    if not value:
+        raise UsageError(f"{option} {name}: the environment variable {name} is not set or is empty")
+    return value
+
+
+def _from_command(command: str) -> str:
+    try:
+        argv = shlex.split(command)
+    except ValueError as exc:
+        raise UsageError(f"--password-command cannot be split into words: {exc}") from None
+    if not argv:
+        raise UsageError("--password-command is empty")
+    try:
+        result = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
+    except FileNotFoundError:
+        raise UsageError(f"--password-command: {argv[0]!r} was not found") from None
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise UsageError(f"--password-command {argv[0]!r} failed: {type(exc).__name__}") from None
+    if result.returncode != 0:
+        raise UsageError(f"--password-command {argv[0]!r} failed with exit code {result.returncode}")
+    password = result.stdout.split("\n", 1)[0].rstrip("\r")
+    if not password:
+        raise UsageError(f"--password-command {argv[0]!r} printed nothing on its first line")
+    return password
+
+
+def _progress(folder_hint: str) -> Callable[[int, int], None] | None:
+    if not sys.stderr.isatty():
+        return None
+
+    def show(done: int, total: int) -> None:
+        end = "\n" if done >= total else ""
+        print(
+            f"\r{PROG}: read {done}/{total} messages from {folder_hint}", end=end, file=sys.stderr, flush=True
+        )
+
+    return show
+
+
+def _imap_source(args: argparse.Namespace) -> ImapSource:
+    if not args.user:
+        raise UsageError("--user is needed with --imap-host (usually your email address)")
+    if args.insecure_skip_verify and args.tls_ca:
+        raise UsageError("--tls-ca and --insecure-skip-verify contradict each other — give one")
+    password, token = _secret(args)
+    return ImapSource(
+        args.imap_host,
+        user=args.user,
+        port=args.imap_port,
+        security=args.security,
+        tls_ca=args.tls_ca,
+        verify=not args.insecure_skip_verify,
+        timeout=args.timeout,
+        folders=args.folder,
+        progress=_progress(args.imap_host),
+        password=password,
+        oauth2_token=token,
+    )
+
+
 def _cmd_scan(args: argparse.Namespace) -> int:
     now = _parse_now(args.now) if args.now else datetime.now(timezone.utc)
     calendar = load_calendar(args.calendar, check_deliverability=args.check_deliverability)
     _warn_calendar(calendar)
     if args.imap_host:
-        raise NotAvailableError(
-            "IMAP scanning is not available in this version yet — export your mail with Google Takeout "
-            "and use --mbox (see docs/takeout.md)"
-        )
+        with _imap_source(args) as imap:
+            report = scan(calendar, imap, now=now)
+        return _report(report, args)
     me = [*calendar.me, *(address.lower() for address in args.me)]
     source: Source = MboxSource(args.mbox, me=me) if args.mbox else MaildirSource(args.maildir, me=me)
     return _report(scan(calendar, source, now=now), args)
@@ -235,7 +316,27 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_folders(args: argparse.Namespace) -> int:
-    raise NotAvailableError("listing IMAP folders is not available in this version yet")
+    with _imap_source(args) as imap:
+        folders = imap.list_folders()
+        capabilities = imap.capabilities
+        try:
+            chosen = {folder.name for folder in imap.sent_folders()}
+        except FolderNotFoundError as exc:
+            chosen, missing = set(), str(exc)
+        else:
+            missing = ""
+    gmail = " (Gmail extensions: X-GM-EXT-1)" if "X-GM-EXT-1" in capabilities else ""
+    print(f"{args.imap_host}: {len(folders)} folders{gmail}")
+    width = max((len(folder.name) for folder in folders), default=0)
+    for folder in folders:
+        mark = "*" if folder.name in chosen else " "
+        flags = " ".join(flag for flag in folder.flags if flag.startswith("\\")) or "-"
+        note = "  <- a scan reads this folder" if folder.name in chosen else ""
+        print(f"{mark} {folder.name.ljust(width)}  {flags}{note}")
+    if missing:
+        print(f"no folder would be scanned: {missing}", file=sys.stderr)
+        return 3
+    return 0
 
 
 _COMMANDS = {"scan": _cmd_scan, "demo": _cmd_demo, "check": _cmd_check, "folders": _cmd_folders}

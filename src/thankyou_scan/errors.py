@@ -10,7 +10,14 @@ an exit code (``exit_code``)::
     ├── MessageError                   one message cannot be parsed (sources skip it and count it)
     └── SourceError                    mail could not be read; exit 3
         ├── MailboxError               an mbox or Maildir cannot be opened or read
-        └── NotAvailableError          a source this version cannot read yet
+        ├── NotAvailableError          a source this version cannot read yet
+        └── ImapError                  IMAP; ``host`` says which server
+            ├── ConnectError           the server cannot be reached, or the connection was lost for good
+            │   ├── TlsError           the TLS handshake failed (usually: an untrusted certificate)
+            │   └── ImapTimeoutError   the server stopped answering for ``--timeout`` seconds
+            ├── AuthenticationError    the server refused the login
+            ├── FolderNotFoundError    no Sent folder, or a ``--folder`` that does not exist
+            └── ServerError            the server answered NO or BAD
 
 Other libraries' errors (yaml, email-validator, mailbox, ``OSError``) are
 translated where they enter and chained with ``raise ... from``.
@@ -84,3 +91,39 @@ class NotAvailableError(SourceError):
     """The requested source is not part of this version yet."""
 
     exit_code = 2
+
+
+class ImapError(SourceError):
+    """Something went wrong talking to an IMAP server."""
+
+    def __init__(self, message: str, *, host: str) -> None:
+        self.host = host
+        super().__init__(message)
+
+
+class ConnectError(ImapError):
+    """The server cannot be reached, or the connection was lost and could not be restored."""
+
+
+class TlsError(ConnectError):
+    """The TLS handshake failed; usually the server's certificate is not trusted."""
+
+
+class ImapTimeoutError(ConnectError):
+    """The server did not answer within the timeout."""
+
+
+class AuthenticationError(ImapError):
+    """The server refused the login (wrong password, app password needed, IMAP disabled...)."""
+
+
+class FolderNotFoundError(ImapError):
+    """No Sent folder was found, or a folder given with ``--folder`` does not exist."""
+
+    def __init__(self, message: str, *, host: str, folders: tuple[str, ...] = ()) -> None:
+        self.folders = folders
+        super().__init__(message, host=host)
+
+
+class ServerError(ImapError):
+    """The server answered a command with NO or BAD."""

@@ -1,0 +1,548 @@
+"""ImapSource: the Sent folder of an IMAP server, read-only, headers only.
+
+EXAMINE (never SELECT), ``UID SEARCH SINCE``, then ``BODY.PEEK[HEADER.FIELDS (...)]``
+and INTERNALDATE in batches. Nothing is ever stored, moved, flagged or deleted.
+A connection dropped mid-scan is re-established and the scan resumes from the
+first batch not yet read; when that keeps failing, the scan fails loudly.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import logging
+import socket
+import ssl
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TypeVar
+
+from imapclient import IMAPClient
+from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginError
+from imapclient.imapclient import SocketTimeout
+
+from ..errors import (
+    AuthenticationError,
+    ConnectError,
+    FolderNotFoundError,
+    ImapTimeoutError,
+    MessageError,
+    ServerError,
+    TlsError,
+    UsageError,
+)
+from ..message import SentMessage
+
+__all__ = ["SECURITY_MODES", "Folder", "ImapSource", "choose_sent_folder", "is_loopback"]
+
+log = logging.getLogger("thankyou_scan")
+
+UTC = timezone.utc
+SECURITY_MODES = ("ssl", "starttls", "plain")
+DEFAULT_PORTS = {"ssl": 993, "starttls": 143, "plain": 143}
+
+HEADER_FIELDS = "DATE FROM TO CC BCC SUBJECT MESSAGE-ID IN-REPLY-TO REFERENCES"
+FETCH_ITEMS = [f"BODY.PEEK[HEADER.FIELDS ({HEADER_FIELDS})]".encode(), b"INTERNALDATE"]
+
+# Gmail's Sent folder in the account's language: `[Gmail]/<leaf>` or `[Google Mail]/<leaf>`.
+GMAIL_PARENTS = ("[gmail]", "[google mail]")
+GMAIL_SENT_LEAVES = (
+    "sent mail",  # English
+    "gesendet",  # German
+    "messages envoyés",  # French
+    "enviados",  # Spanish, Portuguese
+    "posta inviata",  # Italian
+    "e-mails enviados",  # Portuguese (Brazil)
+    "correio enviado",  # Portuguese (Portugal)
+    "verzonden berichten",  # Dutch
+    "wysłane",  # Polish
+    "skickat",  # Swedish
+    "sendt post",  # Danish
+    "sendt e-post",  # Norwegian
+    "lähetetyt viestit",  # Finnish
+    "odeslaná pošta",  # Czech
+    "отправленные",  # Russian
+    "gönderilmiş postalar",  # Turkish
+    "送信済みメール",  # Japanese
+)
+GENERIC_SENT = ("sent", "sent items", "sent messages", "sent mail")
+# Folders that hold mail the user did not send: never scanned as Sent, even when asked.
+NOT_SENT_FLAGS = {"\\all": "All Mail", "\\drafts": "Drafts", "\\junk": "Spam", "\\trash": "Trash"}
+NOT_SENT_LEAVES = {
+    "all mail": "All Mail",
+    "alle nachrichten": "All Mail",
+    "drafts": "Drafts",
+    "entwürfe": "Drafts",
+    "spam": "Spam",
+    "junk": "Spam",
+    "trash": "Trash",
+    "bin": "Trash",
+    "papierkorb": "Trash",
+}
+
+RETRYABLE = (IMAPClientAbortError, ConnectionError, ssl.SSLEOFError, EOFError)
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Folder:
+    """A folder as LIST shows it: its name, flags (lower-cased) and hierarchy delimiter."""
+
+    name: str
+    flags: tuple[str, ...] = ()
+    delimiter: str | None = "/"
+
+    @property
+    def path(self) -> tuple[str, ...]:
+        """The name split at the delimiter (and at "/", which Gmail-shaped names use everywhere)."""
+        parts = [self.name]
+        for separator in {self.delimiter or "", "/"} - {""}:
+            parts = [piece for part in parts for piece in part.split(separator)]
+        return tuple(parts)
+
+    @property
+    def not_sent_reason(self) -> str | None:
+        """Why this folder must never be read as sent mail (All Mail, Drafts...), or None."""
+        for flag in self.flags:
+            if flag in NOT_SENT_FLAGS:
+                return NOT_SENT_FLAGS[flag]
+        return NOT_SENT_LEAVES.get(self.path[-1].casefold())
+
+    @property
+    def selectable(self) -> bool:
+        return "\\noselect" not in self.flags and "\\nonexistent" not in self.flags
+
+
+def choose_sent_folder(folders: Sequence[Folder]) -> Folder | None:
+    """The Sent folder: flagged ``\\Sent`` first, then Gmail's names, then the common ones."""
+    candidates = [folder for folder in folders if folder.selectable and folder.not_sent_reason is None]
+    for folder in candidates:
+        if "\\sent" in folder.flags:
+            return folder
+    for folder in candidates:
+        path = [part.casefold() for part in folder.path]
+        if len(path) == 2 and path[0] in GMAIL_PARENTS and path[1] in GMAIL_SENT_LEAVES:
+            return folder
+    for wanted in GENERIC_SENT:
+        for folder in candidates:
+            path = [part.casefold() for part in folder.path]
+            if path == [wanted] or path == ["inbox", wanted]:
+                return folder
+    return None
+
+
+def is_loopback(host: str) -> bool:
+    """True for localhost and loopback addresses, decided without any DNS lookup."""
+    name = host.strip().rstrip(".").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+class _Secret:
+    """A password or token that never shows itself in a repr, a log or a traceback."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "<secret>"
+
+    __str__ = __repr__
+
+
+class ImapSource:
+    """Sent mail from an IMAP server. Use it as a context manager::
+
+        with ImapSource("imap.gmail.com", user="me@gmail.com", password=app_password) as source:
+            report = scan(calendar, source, now=now)
+
+    Nothing touches the network until the ``with`` block (or ``open()``).
+    """
+
+    kind = "imap"
+
+    def __init__(
+        self,
+        host: str,
+        *,
+        user: str,
+        password: str | None = None,
+        oauth2_token: str | None = None,
+        port: int | None = None,
+        security: str = "ssl",
+        tls_ca: str | Path | None = None,
+        verify: bool = True,
+        timeout: float = 30.0,
+        folders: Sequence[str] = (),
+        batch_size: int = 250,
+        retries: int = 3,
+        backoff: float = 0.5,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> None:
+        if security not in SECURITY_MODES:
+            raise UsageError(f"security {security!r} is not one of {', '.join(SECURITY_MODES)}")
+        if security == "plain" and not is_loopback(host):
+            raise UsageError(
+                f"refusing an unencrypted connection to {host}: 'plain' is only for a server on this "
+                "machine (localhost, 127.0.0.1) — use --security ssl or starttls"
+            )
+        if (password is None) == (oauth2_token is None):
+            raise UsageError("give exactly one of a password or an OAuth2 token")
+        if timeout <= 0:
+            raise UsageError(f"timeout must be positive, not {timeout}")
+        self.host = host
+        self.port = port or DEFAULT_PORTS[security]
+        self.user = user
+        self.security = security
+        self.tls_ca = str(tls_ca) if tls_ca else None
+        self.verify = verify
+        self.timeout = timeout
+        self.requested_folders = tuple(folders)
+        self.batch_size = batch_size
+        self.retries = retries
+        self.backoff = backoff
+        self.progress = progress
+        self._password = _Secret(password) if password is not None else None
+        self._token = _Secret(oauth2_token) if oauth2_token is not None else None
+        self._client: IMAPClient | None = None
+        self.folder: str | None = None
+        self.messages_skipped = 0
+        self.reconnects = 0
+
+    def __repr__(self) -> str:
+        return f"ImapSource(host={self.host!r}, port={self.port}, user={self.user!r}, security={self.security!r})"
+
+    # -- connection ------------------------------------------------------------
+
+    def __enter__(self) -> ImapSource:
+        self.open()
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, value: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def open(self) -> None:
+        """Connect, start TLS and log in."""
+        if self._client is None:
+            self._client = self._connect()
+
+    def close(self) -> None:
+        """Log out and drop the connection; safe to call twice."""
+        if self._client is not None:
+            with contextlib.suppress(IMAPClientError, OSError):
+                self._client.logout()
+        self._drop()
+
+    def _ssl_context(self) -> ssl.SSLContext:
+        context = ssl.create_default_context()
+        if self.tls_ca:
+            try:
+                context.load_verify_locations(cafile=self.tls_ca)
+            except (OSError, ssl.SSLError) as exc:
+                raise UsageError(f"cannot load the CA certificate {self.tls_ca}: {exc}") from exc
+        if not self.verify:
+            log.warning(
+                "TLS certificate checking is OFF for %s (--insecure-skip-verify): anyone between you and "
+                "the server can read your mail and your password",
+                self.host,
+            )
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        return context
+
+    def _connect(self) -> IMAPClient:
+        where = f"{self.host}:{self.port}"
+        context = self._ssl_context() if self.security != "plain" else None
+        try:
+            client = IMAPClient(
+                self.host,
+                port=self.port,
+                ssl=self.security == "ssl",
+                ssl_context=context,
+                timeout=SocketTimeout(connect=self.timeout, read=self.timeout),
+            )
+            if self.security == "starttls":
+                if b"STARTTLS" not in client.capabilities():
+                    client.shutdown()
+                    raise ConnectError(
+                        f"{where} does not offer STARTTLS — try --security ssl (usually port 993)",
+                        host=self.host,
+                    )
+                client.starttls(context)
+        except ssl.SSLCertVerificationError as exc:
+            raise TlsError(
+                f"the TLS certificate of {where} is not trusted ({exc.verify_message}) — if this is your own "
+                "server, pass its CA certificate with --tls-ca FILE; --insecure-skip-verify turns checking "
+                "off (unsafe)",
+                host=self.host,
+            ) from exc
+        except ssl.SSLError as exc:
+            raise TlsError(
+                f"TLS with {where} failed ({exc.reason or exc}) — check --imap-port and --security "
+                "(ssl is usually port 993, starttls port 143)",
+                host=self.host,
+            ) from exc
+        except TimeoutError as exc:
+            raise ImapTimeoutError(
+                f"{where} did not answer within {self.timeout:g} s — check the host and port, or raise --timeout",
+                host=self.host,
+            ) from exc
+        except socket.gaierror as exc:
+            raise ConnectError(
+                f"cannot find the server {self.host!r} ({exc.strerror})", host=self.host
+            ) from exc
+        except (OSError, IMAPClientError) as exc:
+            reason = (
+                exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc) or type(exc).__name__
+            )
+            raise ConnectError(f"cannot connect to {where}: {reason}", host=self.host) from exc
+        client.normalise_times = False
+        self._login(client)
+        return client
+
+    def _login(self, client: IMAPClient) -> None:
+        try:
+            if self._token is not None:
+                client.oauth2_login(self.user, self._token.reveal())
+            elif self._password is not None:
+                client.login(self.user, self._password.reveal())
+        except (LoginError, IMAPClientError) as exc:
+            client.shutdown()
+            said = self._scrub(_server_text(exc))
+            raise AuthenticationError(
+                f"{self.host} refused the login for {self.user!r}: {said} — check the user name and the "
+                "password (Gmail needs an app password or OAuth2; see docs/imap.md)",
+                host=self.host,
+            ) from None
+        except (OSError, IMAPClientAbortError) as exc:
+            raise ConnectError(
+                f"the connection to {self.host} was lost during login: {exc}", host=self.host
+            ) from None
+
+    def _scrub(self, text: str) -> str:
+        for secret in (self._password, self._token):
+            if secret is not None and secret.reveal():
+                text = text.replace(secret.reveal(), "<secret>")
+        return text
+
+    def _require_client(self) -> IMAPClient:
+        if self._client is None:
+            raise UsageError("ImapSource is not open: use it in a `with` block, or call open() first")
+        return self._client
+
+    def _call(self, what: str, action: Callable[[IMAPClient], T]) -> T:
+        """Run one IMAP command, translating errors; a dropped connection propagates as RETRYABLE."""
+        client = self._require_client()
+        try:
+            return action(client)
+        except RETRYABLE:
+            raise
+        except TimeoutError as exc:
+            raise ImapTimeoutError(
+                f"{self.host} stopped answering ({what}) for {self.timeout:g} s — try again, or raise --timeout",
+                host=self.host,
+            ) from exc
+        except IMAPClientError as exc:
+            raise ServerError(
+                f"{self.host} refused {what}: {self._scrub(_server_text(exc))}", host=self.host
+            ) from exc
+        except OSError as exc:
+            raise ConnectionError(str(exc)) from exc
+
+    # -- folders ----------------------------------------------------------------
+
+    @property
+    def capabilities(self) -> tuple[str, ...]:
+        """The server's capabilities, as text."""
+        caps = self._call("CAPABILITY", lambda client: client.capabilities())
+        return tuple(cap.decode("ascii", "replace") for cap in caps)
+
+    def list_folders(self) -> list[Folder]:
+        """Every folder, with its flags."""
+        listed = self._call("LIST", lambda client: client.list_folders())
+        return [
+            Folder(
+                name=str(name),
+                flags=tuple(_text(flag).lower() for flag in flags),
+                delimiter=_text(delimiter) if delimiter else None,
+            )
+            for flags, delimiter, name in listed
+        ]
+
+    def sent_folders(self) -> list[Folder]:
+        """The folders a scan reads: ``folders`` if given, else the Sent folder found."""
+        folders = self.list_folders()
+        names = ", ".join(repr(folder.name) for folder in folders) or "none"
+        if not self.requested_folders:
+            chosen = choose_sent_folder(folders)
+            if chosen is None:
+                raise FolderNotFoundError(
+                    f"no Sent folder found on {self.host} — folders there: {names}; name one with --folder",
+                    host=self.host,
+                    folders=tuple(f.name for f in folders),
+                )
+            return [chosen]
+        by_name = {folder.name: folder for folder in folders}
+        by_casefold = {folder.name.casefold(): folder for folder in folders}
+        result = []
+        for wanted in self.requested_folders:
+            folder = by_name.get(wanted) or by_casefold.get(wanted.casefold())
+            if folder is None:
+                raise FolderNotFoundError(
+                    f"folder {wanted!r} does not exist on {self.host} — folders there: {names}",
+                    host=self.host,
+                    folders=tuple(f.name for f in folders),
+                )
+            if (reason := folder.not_sent_reason) is not None:
+                raise UsageError(
+                    f"refusing to read {folder.name!r} as sent mail: it is the {reason} folder, which holds "
+                    "mail you did not send — name your Sent folder instead"
+                )
+            result.append(folder)
+        return result
+
+    # -- scanning ---------------------------------------------------------------
+
+    def sent_messages(
+        self, since: datetime | None = None, until: datetime | None = None
+    ) -> Iterator[SentMessage]:
+        """Yield the messages of the Sent folder(s) from ``since`` (a day early; SINCE ignores the time)."""
+        self.messages_skipped = 0
+        folders = self._with_reconnect("LIST", lambda: self.sent_folders())
+        self.folder = ", ".join(folder.name for folder in folders)
+        for folder in folders:
+            yield from self._scan_folder(folder.name, since)
+
+    def _select_and_search(self, name: str, since: datetime | None) -> tuple[int, list[int]]:
+        def examine(client: IMAPClient) -> dict[bytes, Any]:
+            result: dict[bytes, Any] = client.select_folder(name, readonly=True)
+            return result
+
+        try:
+            selected = self._call(f"EXAMINE {name!r}", examine)
+        except ServerError as exc:
+            raise FolderNotFoundError(
+                f"cannot open the folder {name!r} on {self.host}: {exc}", host=self.host
+            ) from exc
+        criteria: list[Any] = ["SINCE", since.astimezone(UTC).date()] if since is not None else ["ALL"]
+        uids = self._call("SEARCH", lambda client: client.search(criteria))
+        return int(selected.get(b"UIDVALIDITY", 0)), sorted(int(uid) for uid in uids)
+
+    def _scan_folder(self, name: str, since: datetime | None) -> Iterator[SentMessage]:
+        uidvalidity, uids = self._with_reconnect("EXAMINE", lambda: self._select_and_search(name, since))
+        log.info(
+            "%s: %d messages since %s in %r", self.host, len(uids), since.date() if since else "ever", name
+        )
+        batches = [uids[start : start + self.batch_size] for start in range(0, len(uids), self.batch_size)]
+        done = 0
+        for batch in batches:
+
+            def fetch_batch(batch: list[int] = batch) -> dict[int, dict[bytes, Any]]:
+                return self._call("FETCH", lambda client: client.fetch(batch, FETCH_ITEMS))
+
+            def reselect(name: str = name) -> None:
+                if self._select_and_search(name, None)[0] != uidvalidity:
+                    raise ConnectError(
+                        f"the folder {name!r} on {self.host} was rebuilt during the scan (UIDVALIDITY changed) "
+                        "— run the scan again",
+                        host=self.host,
+                    )
+
+            response = self._with_reconnect("FETCH", fetch_batch, after_reconnect=reselect)
+            for uid in batch:
+                data = response.get(uid)
+                if data is None:
+                    continue  # expunged by another client since the SEARCH
+                message = self._message(uid, data)
+                if message is not None:
+                    yield message
+            done += len(batch)
+            if self.progress is not None:
+                self.progress(done, len(uids))
+
+    def _message(self, uid: int, data: dict[bytes, Any]) -> SentMessage | None:
+        header = next((value for key, value in data.items() if key.upper().startswith(b"BODY[HEADER")), None)
+        internal = data.get(b"INTERNALDATE")
+        fallback = internal if isinstance(internal, datetime) and internal.utcoffset() is not None else None
+        try:
+            if not isinstance(header, bytes):
+                raise MessageError("the server sent no headers for it")
+            return SentMessage.from_headers(header, fallback_date=fallback, uid=str(uid))
+        except MessageError as exc:
+            self.messages_skipped += 1
+            log.warning("skipped message UID %s in %s on %s: %s", uid, self.folder, self.host, exc)
+            return None
+
+    def _with_reconnect(
+        self, what: str, action: Callable[[], T], *, after_reconnect: Callable[[], None] | None = None
+    ) -> T:
+        """Run ``action``; when the connection drops, reconnect (with backoff) and run it again.
+
+        Gives up with ConnectError after ``retries`` failures in a row. A TLS or login
+        failure while reconnecting is final at once: retrying would not change it.
+        """
+        failures = 0
+        while True:
+            try:
+                if self._client is None:
+                    self._client = self._connect()
+                    self.reconnects += 1
+                    if after_reconnect is not None:
+                        after_reconnect()
+                return action()
+            except (*RETRYABLE, ConnectError) as exc:
+                if isinstance(exc, TlsError):
+                    raise
+                failures += 1
+                if failures > self.retries:
+                    raise ConnectError(
+                        f"the connection to {self.host} keeps failing ({what}: {exc or type(exc).__name__}); "
+                        f"gave up after {self.retries} retries — no report was made",
+                        host=self.host,
+                    ) from None
+                delay = self.backoff * 2 ** (failures - 1)
+                log.warning(
+                    "the connection to %s failed during %s (%s); retrying in %.1f s (%d/%d)",
+                    self.host,
+                    what,
+                    exc or type(exc).__name__,
+                    delay,
+                    failures,
+                    self.retries,
+                )
+                self._drop()
+                time.sleep(delay)
+
+    def _drop(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            with contextlib.suppress(IMAPClientError, OSError):
+                client.shutdown()
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+
+
+def _server_text(exc: BaseException) -> str:
+    text = str(exc).strip()
+    for prefix in ("b'", 'b"'):
+        if text.startswith(prefix) and text.endswith(text[1]):
+            text = text[2:-1]
+    return text or type(exc).__name__
