@@ -7,7 +7,7 @@ import thankyou_scan
 EXPECTED = {
     "AuthenticationError", "Calendar", "CalendarError", "CalendarProblem", "ConnectError", "Event", "Folder",
     "FolderNotFoundError", "FollowUp", "ImapError", "ImapSource", "ImapTimeoutError", "MailboxError",
-    "MaildirSource", "MboxSource", "MessageError", "NotAvailableError", "Person", "Policy", "Report",
+    "MaildirSource", "MboxSource", "MessageError", "Person", "Policy", "Report",
     "SentMessage", "ServerError", "Source", "SourceError", "SourceSummary", "StaticSource", "Status",
     "ThankyouScanError", "TlsError", "UsageError", "__version__",
     "load_calendar", "match", "normalize_address", "parse_calendar", "render", "scan",

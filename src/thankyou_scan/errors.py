@@ -10,7 +10,6 @@ an exit code (``exit_code``)::
     ├── MessageError                   one message cannot be parsed (sources skip it and count it)
     └── SourceError                    mail could not be read; exit 3
         ├── MailboxError               an mbox or Maildir cannot be opened or read
-        ├── NotAvailableError          a source this version cannot read yet
         └── ImapError                  IMAP; ``host`` says which server
             ├── ConnectError           the server cannot be reached, or the connection was lost for good
             │   ├── TlsError           the TLS handshake failed (usually: an untrusted certificate)
@@ -85,12 +84,6 @@ class MailboxError(SourceError):
     def __init__(self, message: str, *, path: str) -> None:
         self.path = path
         super().__init__(message)
-
-
-class NotAvailableError(SourceError):
-    """The requested source is not part of this version yet."""
-
-    exit_code = 2
 
 
 class ImapError(SourceError):

@@ -219,6 +219,7 @@ class ImapSource:
         self._password = _Secret(password) if password is not None else None
         self._token = _Secret(oauth2_token) if oauth2_token is not None else None
         self._client: IMAPClient | None = None
+        self._opened = False
         self.folder: str | None = None
         self.messages_skipped = 0
         self.reconnects = 0
@@ -241,9 +242,11 @@ class ImapSource:
         """Connect, start TLS and log in."""
         if self._client is None:
             self._client = self._connect()
+        self._opened = True
 
     def close(self) -> None:
         """Log out and drop the connection; safe to call twice."""
+        self._opened = False
         if self._client is not None:
             with contextlib.suppress(IMAPClientError, OSError):
                 self._client.logout()
@@ -342,7 +345,7 @@ class ImapSource:
         return text
 
     def _require_client(self) -> IMAPClient:
-        if self._client is None:
+        if self._client is None or not self._opened:
             raise UsageError("ImapSource is not open: use it in a `with` block, or call open() first")
         return self._client
 
@@ -423,6 +426,7 @@ class ImapSource:
         self, since: datetime | None = None, until: datetime | None = None
     ) -> Iterator[SentMessage]:
         """Yield the messages of the Sent folder(s) from ``since`` (a day early; SINCE ignores the time)."""
+        self._require_client()
         self.messages_skipped = 0
         folders = self._with_reconnect("LIST", lambda: self.sent_folders())
         self.folder = ", ".join(folder.name for folder in folders)

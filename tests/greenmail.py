@@ -1,0 +1,208 @@
+"""A real GreenMail server for the test session: free loopback ports, real TLS, a pool of users.
+
+GreenMail (Java) serves IMAP on one port and IMAPS on another. For IMAPS it uses a
+certificate made here, signed by a throwaway test CA, for 127.0.0.1 and localhost, so
+that TLS is checked for real: refused by default, accepted with that CA (--tls-ca).
+Its REST API stays off (it starts only when greenmail.hostname is set).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from imapclient import IMAPClient
+
+VERSION = "2.1.8"
+USERS = 80
+KEYSTORE_PASSWORD = "greenmail-test-store"
+
+
+def find_jar() -> Path | None:
+    """The jar scripts/test fetched (GREENMAIL_JAR), or the one in the local Maven repository."""
+    candidates = [os.environ.get("GREENMAIL_JAR", "")]
+    m2 = Path.home() / ".m2" / "repository" / "com" / "icegreen" / "greenmail-standalone" / VERSION
+    candidates.append(str(m2 / f"greenmail-standalone-{VERSION}.jar"))
+    return next((Path(c) for c in candidates if c and Path(c).is_file()), None)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def make_tls_material(directory: Path) -> tuple[Path, Path]:
+    """A test CA and a PKCS#12 keystore with a server certificate for 127.0.0.1; returns (ca.pem, keystore)."""
+    ca_key, ca_pem = directory / "ca.key", directory / "ca.pem"
+    key, csr, cert = directory / "server.key", directory / "server.csr", directory / "server.pem"
+    extensions = directory / "server.ext"
+    extensions.write_text(
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n"
+        "keyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n"
+    )
+    keystore = directory / "greenmail.p12"
+    commands = [
+        ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", ca_key, "-out", ca_pem, "-days", "7",
+         "-subj", "/CN=thankyou-scan test CA", "-addext", "basicConstraints=critical,CA:TRUE",
+         "-addext", "keyUsage=critical,keyCertSign,cRLSign"],
+        ["req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr, "-subj", "/CN=127.0.0.1"],
+        ["x509", "-req", "-in", csr, "-CA", ca_pem, "-CAkey", ca_key, "-CAcreateserial", "-out", cert,
+         "-days", "7", "-extfile", extensions],
+        ["pkcs12", "-export", "-in", cert, "-inkey", key, "-certfile", ca_pem, "-name", "greenmail",
+         "-out", keystore, "-passout", f"pass:{KEYSTORE_PASSWORD}"],
+    ]  # fmt: skip
+    for command in commands:
+        subprocess.run(["openssl", *map(str, command)], check=True, capture_output=True)
+    return ca_pem, keystore
+
+
+@dataclass(frozen=True)
+class Account:
+    """One GreenMail user."""
+
+    user: str
+    password: str
+
+
+class GreenMail:
+    """A GreenMail process: ``start()``, hand out accounts, ``stop()``."""
+
+    def __init__(self, jar: Path, workdir: Path) -> None:
+        self.jar = jar
+        self.workdir = workdir
+        self.imap_port = free_port()
+        self.imaps_port = free_port()
+        self.ca_pem, self.keystore = make_tls_material(workdir)
+        self.accounts = [Account(f"user{n}@example.com", f"pw-{n}-Secret!") for n in range(USERS)]
+        self._unused = iter(self.accounts)
+        self._process: subprocess.Popen[bytes] | None = None
+        self.log = workdir / "greenmail.log"
+
+    def start(self, timeout: float = 90.0) -> None:
+        users = ",".join(f"{a.user.split('@')[0]}:{a.password}@example.com" for a in self.accounts)
+        command = [
+            "java",
+            "-Xmx256m",
+            "-Duser.timezone=UTC",  # SEARCH SINCE compares at JVM-local midnight
+            f"-Dgreenmail.imap.port={self.imap_port}",
+            "-Dgreenmail.imap.hostname=127.0.0.1",
+            f"-Dgreenmail.imaps.port={self.imaps_port}",
+            "-Dgreenmail.imaps.hostname=127.0.0.1",
+            f"-Dgreenmail.tls.keystore.file={self.keystore}",
+            f"-Dgreenmail.tls.keystore.password={KEYSTORE_PASSWORD}",
+            f"-Dgreenmail.users={users}",
+            "-Dgreenmail.users.login=email",
+            "-jar",
+            str(self.jar),
+        ]
+        with open(self.log, "wb") as log:
+            self._process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise RuntimeError(
+                    f"GreenMail exited with {self._process.returncode}:\n{self.log.read_text()[-3000:]}"
+                )
+            if self._greets(self.imap_port) and self._greets(self.imaps_port, tls=True):
+                return
+            time.sleep(0.3)
+        self.stop()
+        raise RuntimeError(f"GreenMail did not greet within {timeout} s:\n{self.log.read_text()[-3000:]}")
+
+    def _greets(self, port: int, *, tls: bool = False) -> bool:
+        import ssl
+
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=2) as raw:
+                if tls:
+                    context = ssl.create_default_context(cafile=str(self.ca_pem))
+                    with context.wrap_socket(raw, server_hostname="127.0.0.1") as wrapped:
+                        return wrapped.recv(200).startswith(b"* OK")
+                return raw.recv(200).startswith(b"* OK")
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+
+    def account(self) -> Account:
+        """A user nobody else in this session has used."""
+        try:
+            return next(self._unused)
+        except StopIteration:
+            raise RuntimeError(f"all {USERS} GreenMail test users are used; raise USERS") from None
+
+    @contextlib.contextmanager
+    def client(self, account: Account) -> Iterator[IMAPClient]:
+        """A plain-IMAP client logged in as ``account``, for seeding and inspecting (never the code under test)."""
+        client = IMAPClient("127.0.0.1", port=self.imap_port, ssl=False, timeout=30)
+        client.login(account.user, account.password)
+        try:
+            yield client
+        finally:
+            client.logout()
+
+
+@dataclass(frozen=True)
+class Mail:
+    """A message to seed: raw bytes, its INTERNALDATE and flags."""
+
+    raw: bytes
+    internaldate: datetime
+    flags: tuple[bytes, ...] = (b"\\Seen",)
+
+
+def seed(server: GreenMail, account: Account, folders: dict[str, Iterable[Mail]]) -> None:
+    """Create the folders (INBOX exists) and APPEND the mail, with INTERNALDATE and flags."""
+    with server.client(account) as client:
+        for name, mails in folders.items():
+            if name != "INBOX":
+                client.create_folder(name)
+            for mail in mails:
+                client.append(
+                    name, _crlf(mail.raw), flags=mail.flags, msg_time=_greenmail_safe(mail.internaldate)
+                )
+
+
+def _crlf(raw: bytes) -> bytes:
+    return raw.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+
+
+def _greenmail_safe(moment: datetime) -> datetime:
+    # GreenMail 2.1 reads the APPEND date's hour on a 12-hour clock: 12:xx is stored as
+    # 00:xx. The same instant written in another offset avoids hour 12.
+    if moment.astimezone(timezone.utc).hour == 12:
+        return moment.astimezone(timezone(timedelta(hours=1)))
+    return moment.astimezone(timezone.utc)
+
+
+def snapshot(server: GreenMail, account: Account) -> dict[str, list[tuple[int, tuple[bytes, ...], int]]]:
+    """Every folder's (UID, flags, size): what "nothing changed" compares.
+
+    \\Recent is left out: it is per-session state, not part of the mailbox.
+    """
+    state: dict[str, list[tuple[int, tuple[bytes, ...], int]]] = {}
+    with server.client(account) as client:
+        for _flags, _delimiter, name in client.list_folders():
+            client.select_folder(name, readonly=True)
+            uids = client.search(["ALL"])
+            fetched = client.fetch(uids, ["FLAGS", "RFC822.SIZE"]) if uids else {}
+            state[name] = sorted(
+                (uid, tuple(sorted(f for f in data[b"FLAGS"] if f != b"\\Recent")), data[b"RFC822.SIZE"])
+                for uid, data in fetched.items()
+            )
+    return state

@@ -1,0 +1,563 @@
+"""ImapSource: Sent-folder choice and safety rules (pure), then real scans against GreenMail."""
+
+from __future__ import annotations
+
+import json
+import logging
+import mailbox
+from datetime import datetime, timezone
+from importlib import resources
+from pathlib import Path
+
+import pytest
+
+from greenmail import Account, GreenMail, Mail, seed, snapshot
+from helpers import raw_message
+from thankyou_scan import (
+    AuthenticationError,
+    ConnectError,
+    ImapSource,
+    TlsError,
+    UsageError,
+    load_calendar,
+    parse_calendar,
+    scan,
+)
+from thankyou_scan.cli import main
+from thankyou_scan.sources.imap import Folder, choose_sent_folder, is_loopback
+
+UTC = timezone.utc
+DATA = resources.files("thankyou_scan") / "data"
+DEMO_NOW = "2026-11-10T17:00:00Z"
+
+
+# -- pure rules -------------------------------------------------------------------
+
+
+def folders(*specs: str, delimiter: str = "/") -> list[Folder]:
+    result = []
+    for spec in specs:
+        name, _, flags = spec.partition(" ")
+        result.append(Folder(name.replace("_", " "), tuple(f.lower() for f in flags.split()), delimiter))
+    return result
+
+
+@pytest.mark.parametrize(
+    ("listing", "delimiter", "expected"),
+    [
+        (["INBOX", "Sent \\Sent", "Drafts \\Drafts"], "/", "Sent"),
+        (["INBOX", "Outgoing_mail \\Sent"], "/", "Outgoing mail"),  # the flag wins over names
+        (["INBOX", "[Gmail]/All_Mail", "[Gmail]/Sent_Mail", "[Gmail]/Drafts"], ".", "[Gmail]/Sent Mail"),
+        (["INBOX", "[Gmail] \\Noselect", "[Gmail]/Sent_Mail", "[Gmail]/Spam"], "/", "[Gmail]/Sent Mail"),
+        (["INBOX", "[Google_Mail]/Gesendet", "[Google_Mail]/Entwürfe"], ".", "[Google Mail]/Gesendet"),
+        (["INBOX", "[Gmail]/Messages_envoyés"], ".", "[Gmail]/Messages envoyés"),
+        (["INBOX", "[Gmail]/Posta_inviata"], "/", "[Gmail]/Posta inviata"),
+        (["INBOX", "[Gmail]/Wysłane"], "/", "[Gmail]/Wysłane"),
+        (["INBOX", "[Gmail]/Skickat"], "/", "[Gmail]/Skickat"),
+        (["INBOX", "[Gmail]/Verzonden_berichten"], "/", "[Gmail]/Verzonden berichten"),
+        (["INBOX", "[Gmail]/Enviados"], "/", "[Gmail]/Enviados"),
+        (["INBOX", "[Gmail]/E-mails_enviados"], "/", "[Gmail]/E-mails enviados"),
+        (["INBOX", "Sent_Items", "Trash"], "/", "Sent Items"),
+        (["INBOX", "Sent_Messages"], "/", "Sent Messages"),
+        (["INBOX", "INBOX.Sent", "INBOX.Drafts"], ".", "INBOX.Sent"),
+        (["INBOX", "INBOX/Sent"], "/", "INBOX/Sent"),
+        (["INBOX", "sent"], "/", "sent"),
+        (["INBOX", "[Gmail]/All_Mail \\All", "[Gmail]/Drafts \\Drafts"], "/", None),
+        (["INBOX", "Archive"], "/", None),
+    ],
+)
+def test_choose_sent_folder(listing: list[str], delimiter: str, expected: str | None) -> None:
+    chosen = choose_sent_folder(folders(*listing, delimiter=delimiter))
+    assert (chosen.name if chosen else None) == expected
+
+
+def test_all_mail_drafts_spam_trash_are_never_sent_even_if_flagged_oddly() -> None:
+    assert choose_sent_folder(folders("[Gmail]/All_Mail \\Sent \\All")) is None
+    for name in ("[Gmail]/All_Mail", "[Gmail]/Drafts", "[Gmail]/Spam", "[Gmail]/Trash", "Junk"):
+        assert Folder(name.replace("_", " ")).not_sent_reason is not None
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("localhost", True),
+        ("LOCALHOST.", True),
+        ("127.0.0.1", True),
+        ("127.8.9.10", True),
+        ("::1", True),
+        ("[::1]", True),
+        ("10.0.0.1", False),
+        ("imap.gmail.com", False),
+        ("localhost.example.com", False),
+        ("127.0.0.1.nip.io", False),
+    ],
+)
+def test_is_loopback_needs_no_dns(host: str, loopback: bool) -> None:
+    assert is_loopback(host) is loopback
+
+
+def test_plain_is_refused_for_remote_hosts_before_any_lookup() -> None:
+    with pytest.raises(UsageError, match=r"refusing an unencrypted connection to mail\.example\.com"):
+        ImapSource("mail.example.com", user="u", password="p", security="plain")
+
+
+def test_constructor_does_not_connect_and_repr_hides_secrets() -> None:
+    source = ImapSource("imap.invalid", user="me@example.com", password="hunter2-secret")
+    assert "hunter2" not in repr(source) and "hunter2" not in repr(vars(source))
+    token_source = ImapSource("imap.invalid", user="me@example.com", oauth2_token="ya29.token-value")
+    assert "ya29" not in repr(token_source) and "ya29" not in repr(vars(token_source))
+    with pytest.raises(UsageError, match="not open"):
+        list(source.sent_messages())
+
+
+# -- against GreenMail ---------------------------------------------------------------
+
+
+def demo_mail() -> list[Mail]:
+    """The demo mailbox's sent messages, with the From_ line time as INTERNALDATE."""
+    with resources.as_file(DATA / "demo-sent.mbox") as path:
+        box = mailbox.mbox(str(path), create=False)
+        result = []
+        for message in box:
+            if "Sent" not in (message["X-Gmail-Labels"] or ""):
+                continue
+            from_date = message.get_from().split(" ", 1)[1]
+            when = datetime.strptime(from_date, "%a %b %d %H:%M:%S %z %Y")
+            del message["X-Gmail-Labels"]
+            result.append(Mail(message.as_bytes(), when))
+        box.close()
+    return result
+
+
+def demo_inbox_mail() -> list[Mail]:
+    """Mail the demo user received: must never count as sent."""
+    return [
+        Mail(raw_message(sender="Ada <ada@acme.example>", to="jordan.rivera@gmail.com", subject="Re: thanks",
+                         date="Tue, 3 Nov 2026 09:00:00 -0500", message_id="<in1@acme.example>"),
+             datetime(2026, 11, 3, 14, 0, tzinfo=UTC), flags=()),
+    ]  # fmt: skip
+
+
+def draft_to_everyone() -> Mail:
+    """A draft addressed to every demo person, never sent: must never count."""
+    everyone = "samir@initech.example, gavin@hooli.example, maya@pied-piper.example"
+    return Mail(
+        raw_message(to=everyone, date="Sat, 7 Nov 2026 10:00:00 +0000", subject="Draft", message_id="<d@x>"),
+        datetime(2026, 11, 7, 10, 0, tzinfo=UTC),
+        flags=(b"\\Draft",),
+    )
+
+
+def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def imap_args(server: GreenMail, account: Account, *extra: str) -> list[str]:
+    return [
+        "--imap-host", "127.0.0.1", "--imap-port", str(server.imap_port), "--security", "plain",
+        "--user", account.user, "--password-env", "TEST_IMAP_PASSWORD", *extra,
+    ]  # fmt: skip
+
+
+@pytest.fixture
+def password_env(monkeypatch: pytest.MonkeyPatch, account: Account) -> Account:
+    monkeypatch.setenv("TEST_IMAP_PASSWORD", account.password)
+    return account
+
+
+def mbox_report(capsys: pytest.CaptureFixture[str]) -> dict[str, object]:
+    with (
+        resources.as_file(DATA / "demo-calendar.yaml") as cal,
+        resources.as_file(DATA / "demo-sent.mbox") as mbox,
+    ):
+        code, out, _ = cli(
+            capsys, "scan", "--calendar", str(cal), "--mbox", str(mbox), "--now", DEMO_NOW, "--format", "json"
+        )
+    assert code == 1
+    data: dict[str, object] = json.loads(out)
+    return data
+
+
+@pytest.mark.imap
+def test_imap_report_equals_the_mbox_report_for_the_same_mail(
+    greenmail: GreenMail, password_env: Account, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seed(
+        greenmail,
+        password_env,
+        {"Sent": demo_mail(), "INBOX": demo_inbox_mail(), "Drafts": [draft_to_everyone()]},
+    )
+    expected = mbox_report(capsys)
+    with resources.as_file(DATA / "demo-calendar.yaml") as cal:
+        code, out, err = cli(
+            capsys,
+            "scan",
+            "--calendar",
+            str(cal),
+            *imap_args(greenmail, password_env),
+            "--now",
+            DEMO_NOW,
+            "--format",
+            "json",
+        )
+    assert code == 1, err
+    report = json.loads(out)
+    assert report["source"] == {
+        "kind": "imap",
+        "folder": "Sent",
+        "messages_scanned": 8,
+        "messages_skipped": 0,
+    }
+    assert {k: v for k, v in report.items() if k != "source"} == {
+        k: v for k, v in expected.items() if k != "source"
+    }
+    assert password_env.password not in out + err
+
+
+@pytest.mark.imap
+def test_gmail_shaped_account_is_found_without_folder(
+    greenmail: GreenMail, password_env: Account, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sent, received = demo_mail(), demo_inbox_mail()
+    seed(
+        greenmail,
+        password_env,
+        {
+            "INBOX": received,
+            "[Gmail]/All Mail": [*sent, *received, draft_to_everyone()],
+            "[Gmail]/Drafts": [draft_to_everyone()],
+            "[Gmail]/Sent Mail": sent,
+            "[Gmail]/Spam": [draft_to_everyone()],
+            "[Gmail]/Trash": [draft_to_everyone()],
+        },
+    )
+    code, out, _ = cli(capsys, "folders", *imap_args(greenmail, password_env))
+    assert code == 0
+    marked = [line for line in out.splitlines() if line.startswith("*")]
+    assert len(marked) == 1 and "[Gmail]/Sent Mail" in marked[0]
+    expected = mbox_report(capsys)
+    with resources.as_file(DATA / "demo-calendar.yaml") as cal:
+        code, out, _ = cli(
+            capsys,
+            "scan",
+            "--calendar",
+            str(cal),
+            *imap_args(greenmail, password_env),
+            "--now",
+            DEMO_NOW,
+            "--format",
+            "json",
+        )
+    report = json.loads(out)
+    assert report["source"]["folder"] == "[Gmail]/Sent Mail"
+    assert report["followups"] == expected["followups"]  # drafts, spam, trash, inbox, All Mail: none counted
+
+
+@pytest.mark.imap
+def test_localized_gmail_sent_folder(greenmail: GreenMail, account: Account) -> None:
+    seed(
+        greenmail,
+        account,
+        {"[Google Mail]/Entwürfe": [draft_to_everyone()], "[Google Mail]/Gesendet": demo_mail()},
+    )
+    calendar = load_calendar(Path(str(DATA / "demo-calendar.yaml")))
+    with ImapSource(
+        "127.0.0.1", port=greenmail.imap_port, security="plain", user=account.user, password=account.password
+    ) as source:
+        report = scan(calendar, source, now=datetime(2026, 11, 10, 17, 0, tzinfo=UTC))
+    assert report.source.folder == "[Google Mail]/Gesendet"
+    assert report.summary == {"sent": 7, "late": 1, "missing": 2, "due": 1, "upcoming": 1, "skipped": 2}
+
+
+@pytest.mark.imap
+def test_folder_option_overrides_and_refuses_all_mail(
+    greenmail: GreenMail, password_env: Account, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seed(
+        greenmail, password_env, {"Sent": [], "Outbox archive": demo_mail(), "[Gmail]/All Mail": demo_mail()}
+    )
+    with resources.as_file(DATA / "demo-calendar.yaml") as cal:
+        code, out, _ = cli(
+            capsys,
+            "scan",
+            "--calendar",
+            str(cal),
+            *imap_args(greenmail, password_env, "--folder", "Outbox archive"),
+            "--now",
+            DEMO_NOW,
+            "--format",
+            "json",
+        )
+        assert json.loads(out)["summary"]["sent"] == 7
+        code, out, err = cli(
+            capsys,
+            "scan",
+            "--calendar",
+            str(cal),
+            *imap_args(greenmail, password_env, "--folder", "[Gmail]/All Mail"),
+            "--now",
+            DEMO_NOW,
+        )
+        assert (code, out) == (2, "")
+        assert "refusing to read '[Gmail]/All Mail' as sent mail" in err
+        code, out, err = cli(
+            capsys,
+            "scan",
+            "--calendar",
+            str(cal),
+            *imap_args(greenmail, password_env, "--folder", "Nope"),
+            "--now",
+            DEMO_NOW,
+        )
+        assert (code, out) == (3, "")
+        assert "folder 'Nope' does not exist" in err and "'Outbox archive'" in err
+
+
+@pytest.mark.imap
+def test_no_sent_folder_lists_what_exists(
+    greenmail: GreenMail, password_env: Account, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seed(greenmail, password_env, {"Archive": [], "[Gmail]/All Mail": demo_mail()})
+    with resources.as_file(DATA / "demo-calendar.yaml") as cal:
+        code, out, err = cli(
+            capsys, "scan", "--calendar", str(cal), *imap_args(greenmail, password_env), "--now", DEMO_NOW
+        )
+    assert (code, out) == (3, "")
+    assert "no Sent folder found" in err and "'Archive'" in err and "--folder" in err
+
+
+@pytest.mark.imap
+def test_garbage_date_is_placed_by_internaldate(greenmail: GreenMail, account: Account) -> None:
+    calendar = parse_calendar(
+        "timezone: UTC\nevents:\n  - {title: Chat, kind: meeting, start: 2026-11-02 10:00, people: [ada@acme.example]}\n"
+    )
+    seed(
+        greenmail,
+        account,
+        {
+            "Sent": [
+                Mail(raw_message(date="the day after the chat"), datetime(2026, 11, 3, 9, 30, tzinfo=UTC))
+            ]
+        },
+    )
+    with ImapSource(
+        "127.0.0.1", port=greenmail.imap_port, security="plain", user=account.user, password=account.password
+    ) as source:
+        report = scan(calendar, source, now=datetime(2026, 11, 10, tzinfo=UTC))
+    (followup,) = report.followups
+    assert followup.status.value == "sent"
+    assert followup.message is not None
+    assert followup.message.date == datetime(2026, 11, 3, 9, 30, tzinfo=UTC)
+    assert not followup.message.date_from_header
+
+
+@pytest.mark.imap
+def test_wrong_password_exit_3_and_the_secret_is_never_shown(
+    greenmail: GreenMail,
+    account: Account,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    wrong = "Wr0ng-And-Very-Secret-Password"
+    monkeypatch.setenv("TEST_IMAP_PASSWORD", wrong)
+    with resources.as_file(DATA / "demo-calendar.yaml") as cal:
+        code, out, err = cli(
+            capsys, "scan", "-v", "--calendar", str(cal), *imap_args(greenmail, account), "--now", DEMO_NOW
+        )
+    assert (code, out) == (3, "")
+    assert "refused the login" in err
+    assert wrong not in err
+    with pytest.raises(AuthenticationError) as caught:
+        ImapSource(
+            "127.0.0.1", port=greenmail.imap_port, security="plain", user=account.user, password=wrong
+        ).open()
+    assert wrong not in str(caught.value) and wrong not in repr(caught.value)
+    assert caught.value.__suppress_context__  # imaplib's own exception (and its frames) stay hidden
+
+
+@pytest.mark.imap
+def test_imaps_certificate_checked_by_default(
+    greenmail: GreenMail,
+    password_env: Account,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    seed(greenmail, password_env, {"Sent": demo_mail()})
+    tls = [
+        "--imap-host",
+        "127.0.0.1",
+        "--imap-port",
+        str(greenmail.imaps_port),
+        "--user",
+        password_env.user,
+        "--password-env",
+        "TEST_IMAP_PASSWORD",
+    ]
+    with resources.as_file(DATA / "demo-calendar.yaml") as cal:
+        code, out, err = cli(capsys, "scan", "--calendar", str(cal), *tls, "--now", DEMO_NOW)
+        assert (code, out) == (3, "")
+        assert "certificate" in err and "--tls-ca" in err
+        code, out, err = cli(
+            capsys,
+            "scan",
+            "--calendar",
+            str(cal),
+            *tls,
+            "--tls-ca",
+            str(greenmail.ca_pem),
+            "--now",
+            DEMO_NOW,
+            "--format",
+            "json",
+        )
+        assert code == 1, err
+        assert json.loads(out)["summary"]["sent"] == 7
+        assert "warning" not in err
+        code, out, err = cli(
+            capsys,
+            "scan",
+            "--calendar",
+            str(cal),
+            *tls,
+            "--insecure-skip-verify",
+            "--now",
+            DEMO_NOW,
+            "--format",
+            "json",
+        )
+        assert code == 1
+        assert "TLS certificate checking is OFF" in err
+    with pytest.raises(TlsError):
+        ImapSource(
+            "127.0.0.1", port=greenmail.imaps_port, user=password_env.user, password=password_env.password
+        ).open()
+    # by name as well as by address: the certificate names localhost, and the name is checked
+    with ImapSource(
+        "localhost",
+        port=greenmail.imaps_port,
+        user=password_env.user,
+        password=password_env.password,
+        tls_ca=greenmail.ca_pem,
+    ) as source:
+        assert source.list_folders()
+
+
+@pytest.mark.imap
+def test_scan_changes_nothing_and_keeps_unseen_unseen(greenmail: GreenMail, account: Account) -> None:
+    unseen = [Mail(m.raw, m.internaldate, flags=()) for m in demo_mail()]
+    seed(
+        greenmail,
+        account,
+        {
+            "INBOX": demo_inbox_mail(),
+            "Sent": unseen,
+            "Drafts": [draft_to_everyone()],
+            "[Gmail]/All Mail": unseen,
+        },
+    )
+    before = snapshot(greenmail, account)
+    assert all(b"\\Seen" not in flags for _uid, flags, _size in before["Sent"])
+    calendar = load_calendar(Path(str(DATA / "demo-calendar.yaml")))
+    progress: list[tuple[int, int]] = []
+    with ImapSource(
+        "127.0.0.1", port=greenmail.imap_port, security="plain", user=account.user, password=account.password,
+        batch_size=3, progress=lambda done, total: progress.append((done, total)),
+    ) as source:  # fmt: skip
+        report = scan(calendar, source, now=datetime(2026, 11, 10, 17, 0, tzinfo=UTC))
+    assert report.summary["sent"] == 7
+    assert progress == [(3, 8), (6, 8), (8, 8)]  # three FETCH batches of at most 3
+    assert snapshot(greenmail, account) == before
+
+
+@pytest.mark.imap
+def test_bad_connections_exit_3_with_one_line(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from greenmail import free_port
+
+    monkeypatch.setenv("TEST_IMAP_PASSWORD", "x")
+    port = free_port()  # nothing listens there
+    with resources.as_file(DATA / "demo-calendar.yaml") as cal:
+        code, out, err = cli(
+            capsys, "scan", "--calendar", str(cal), "--imap-host", "127.0.0.1", "--imap-port", str(port),
+            "--security", "plain", "--user", "u@example.com", "--password-env", "TEST_IMAP_PASSWORD", "--timeout", "5",
+        )  # fmt: skip
+    assert (code, out) == (3, "")
+    assert f"cannot connect to 127.0.0.1:{port}" in err
+    assert len(err.strip().splitlines()) == 1
+    with pytest.raises(ConnectError):
+        ImapSource("127.0.0.1", port=port, security="plain", user="u", password="p", timeout=5).open()
+
+
+@pytest.mark.imap
+def test_secrets_absent_from_debug_logs(
+    greenmail: GreenMail, account: Account, caplog: pytest.LogCaptureFixture
+) -> None:
+    seed(greenmail, account, {"Sent": demo_mail()[:2]})
+    imaplib_logger = logging.getLogger("imapclient")
+    with caplog.at_level(logging.DEBUG):
+        imaplib_logger.setLevel(logging.DEBUG)
+        with ImapSource(
+            "127.0.0.1",
+            port=greenmail.imap_port,
+            security="plain",
+            user=account.user,
+            password=account.password,
+        ) as source:
+            list(source.sent_messages())
+    assert account.password not in caplog.text
+
+
+@pytest.mark.imap
+def test_dropped_connection_resumes_at_the_lost_batch(greenmail: GreenMail, account: Account) -> None:
+    from faultproxy import CutOn, FaultProxy
+
+    seed(greenmail, account, {"Sent": demo_mail()})
+    calendar = load_calendar(Path(str(DATA / "demo-calendar.yaml")))
+    now = datetime(2026, 11, 10, 17, 0, tzinfo=UTC)
+
+    def run(proxy: FaultProxy) -> tuple[object, int]:
+        with ImapSource(
+            "127.0.0.1", port=proxy.port, security="plain", user=account.user, password=account.password,
+            batch_size=3, backoff=0.05,
+        ) as source:  # fmt: skip
+            return scan(calendar, source, now=now), source.reconnects
+
+    with FaultProxy(greenmail.imap_port, [None]) as clean:
+        expected, reconnects = run(clean)
+    assert reconnects == 0
+    assert clean.commands.count(b"FETCH") == 3
+    # the 2nd FETCH of the first connection, then the 1st of the second, are cut
+    with FaultProxy(greenmail.imap_port, [CutOn(b"FETCH", 2), CutOn(b"FETCH", 1), None]) as faulty:
+        report, reconnects = run(faulty)
+    assert reconnects == 2
+    assert report == expected
+    assert faulty.commands.count(b"FETCH") == 3  # batch 1 was not fetched again
+    assert faulty.commands.count(b"EXAMINE") == 3
+    assert not (
+        {b"SELECT", b"STORE", b"EXPUNGE", b"MOVE", b"DELETE", b"COPY", b"APPEND"} & set(faulty.commands)
+    )
+
+
+@pytest.mark.imap
+def test_connection_dropping_every_time_exits_3_without_a_report(
+    greenmail: GreenMail, password_env: Account, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from faultproxy import CutOn, FaultProxy
+
+    seed(greenmail, password_env, {"Sent": demo_mail()})
+    with (
+        FaultProxy(greenmail.imap_port, [CutOn(b"FETCH")]) as proxy,
+        resources.as_file(DATA / "demo-calendar.yaml") as cal,
+    ):
+        args = imap_args(greenmail, password_env)
+        args[args.index(str(greenmail.imap_port))] = str(proxy.port)
+        code, out, err = cli(
+            capsys, "scan", "--calendar", str(cal), *args, "--now", DEMO_NOW, "--format", "json"
+        )
+    assert (code, out) == (3, "")
+    assert "keeps failing" in err and "no report was made" in err
+    assert "Traceback" not in err
+    assert proxy.connections == 4  # the first try and three reconnects
