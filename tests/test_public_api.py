@@ -24,14 +24,9 @@ def test_all_is_the_public_surface() -> None:
 
 
 def test_errors_share_one_base() -> None:
-    for name in (
-        "CalendarError",
-        "MailboxError",
-        "MessageError",
-        "NotAvailableError",
-        "SourceError",
-        "UsageError",
-    ):
+    errors = [name for name in thankyou_scan.__all__ if name.endswith("Error")]
+    assert len(errors) == 13
+    for name in errors:
         assert issubclass(getattr(thankyou_scan, name), thankyou_scan.ThankyouScanError)
 
 
