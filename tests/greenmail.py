@@ -9,6 +9,7 @@ Its REST API stays off (it starts only when greenmail.hostname is set).
 from __future__ import annotations
 
 import contextlib
+import mailbox
 import os
 import socket
 import subprocess
@@ -16,9 +17,12 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from importlib import resources
 from pathlib import Path
 
 from imapclient import IMAPClient
+
+from helpers import raw_message
 
 VERSION = "2.1.8"
 USERS = 80
@@ -206,3 +210,62 @@ def snapshot(server: GreenMail, account: Account) -> dict[str, list[tuple[int, t
                 for uid, data in fetched.items()
             )
     return state
+
+
+# -- the demo's mail, as a mailbox would hold it ---------------------------------------
+
+
+def demo_mail() -> list[Mail]:
+    """The demo mailbox's sent messages, with the From_ line time as INTERNALDATE."""
+    with resources.as_file(resources.files("thankyou_scan") / "data" / "demo-sent.mbox") as path:
+        box = mailbox.mbox(str(path), create=False)
+        result = []
+        for message in box:
+            if "Sent" not in (message["X-Gmail-Labels"] or ""):
+                continue
+            from_date = message.get_from().split(" ", 1)[1]
+            when = datetime.strptime(from_date, "%a %b %d %H:%M:%S %z %Y")
+            del message["X-Gmail-Labels"]
+            result.append(Mail(message.as_bytes(), when))
+        box.close()
+    return result
+
+
+def demo_inbox_mail() -> list[Mail]:
+    """Mail the demo user received: must never count as sent."""
+    return [
+        Mail(raw_message(sender="Ada <ada@acme.example>", to="jordan.rivera@gmail.com", subject="Re: thanks",
+                         date="Tue, 3 Nov 2026 09:00:00 -0500", message_id="<in1@acme.example>"),
+             datetime(2026, 11, 3, 14, 0, tzinfo=timezone.utc), flags=()),
+    ]  # fmt: skip
+
+
+def draft_to_everyone() -> Mail:
+    """A draft addressed to every demo person, never sent: must never count."""
+    everyone = "samir@initech.example, gavin@hooli.example, maya@pied-piper.example"
+    return Mail(
+        raw_message(to=everyone, date="Sat, 7 Nov 2026 10:00:00 +0000", subject="Draft", message_id="<d@x>"),
+        datetime(2026, 11, 7, 10, 0, tzinfo=timezone.utc),
+        flags=(b"\\Draft",),
+    )
+
+
+def seed_gmail_shaped(server: GreenMail, account: Account, sent_folder: str = "[Gmail]/Sent Mail") -> None:
+    """A Gmail-shaped account as GreenMail serves it (flat names, no special-use flags).
+
+    All Mail holds received mail too, and Drafts, Spam and Trash hold mail to the
+    demo's people: none of it may count as sent.
+    """
+    sent, received = demo_mail(), demo_inbox_mail()
+    seed(
+        server,
+        account,
+        {
+            "INBOX": received,
+            "[Gmail]/All Mail": [*sent, *received, draft_to_everyone()],
+            "[Gmail]/Drafts": [draft_to_everyone()],
+            sent_folder: sent,
+            "[Gmail]/Spam": [draft_to_everyone()],
+            "[Gmail]/Trash": [draft_to_everyone()],
+        },
+    )

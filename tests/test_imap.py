@@ -4,14 +4,23 @@ from __future__ import annotations
 
 import json
 import logging
-import mailbox
 from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
 
 import pytest
 
-from greenmail import Account, GreenMail, Mail, seed, snapshot
+from greenmail import (
+    Account,
+    GreenMail,
+    Mail,
+    demo_inbox_mail,
+    demo_mail,
+    draft_to_everyone,
+    seed,
+    seed_gmail_shaped,
+    snapshot,
+)
 from helpers import raw_message
 from thankyou_scan import (
     AuthenticationError,
@@ -113,41 +122,6 @@ def test_constructor_does_not_connect_and_repr_hides_secrets() -> None:
 # -- against GreenMail ---------------------------------------------------------------
 
 
-def demo_mail() -> list[Mail]:
-    """The demo mailbox's sent messages, with the From_ line time as INTERNALDATE."""
-    with resources.as_file(DATA / "demo-sent.mbox") as path:
-        box = mailbox.mbox(str(path), create=False)
-        result = []
-        for message in box:
-            if "Sent" not in (message["X-Gmail-Labels"] or ""):
-                continue
-            from_date = message.get_from().split(" ", 1)[1]
-            when = datetime.strptime(from_date, "%a %b %d %H:%M:%S %z %Y")
-            del message["X-Gmail-Labels"]
-            result.append(Mail(message.as_bytes(), when))
-        box.close()
-    return result
-
-
-def demo_inbox_mail() -> list[Mail]:
-    """Mail the demo user received: must never count as sent."""
-    return [
-        Mail(raw_message(sender="Ada <ada@acme.example>", to="jordan.rivera@gmail.com", subject="Re: thanks",
-                         date="Tue, 3 Nov 2026 09:00:00 -0500", message_id="<in1@acme.example>"),
-             datetime(2026, 11, 3, 14, 0, tzinfo=UTC), flags=()),
-    ]  # fmt: skip
-
-
-def draft_to_everyone() -> Mail:
-    """A draft addressed to every demo person, never sent: must never count."""
-    everyone = "samir@initech.example, gavin@hooli.example, maya@pied-piper.example"
-    return Mail(
-        raw_message(to=everyone, date="Sat, 7 Nov 2026 10:00:00 +0000", subject="Draft", message_id="<d@x>"),
-        datetime(2026, 11, 7, 10, 0, tzinfo=UTC),
-        flags=(b"\\Draft",),
-    )
-
-
 def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     code = main(list(argv))
     out, err = capsys.readouterr()
@@ -220,19 +194,7 @@ def test_imap_report_equals_the_mbox_report_for_the_same_mail(
 def test_gmail_shaped_account_is_found_without_folder(
     greenmail: GreenMail, password_env: Account, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    sent, received = demo_mail(), demo_inbox_mail()
-    seed(
-        greenmail,
-        password_env,
-        {
-            "INBOX": received,
-            "[Gmail]/All Mail": [*sent, *received, draft_to_everyone()],
-            "[Gmail]/Drafts": [draft_to_everyone()],
-            "[Gmail]/Sent Mail": sent,
-            "[Gmail]/Spam": [draft_to_everyone()],
-            "[Gmail]/Trash": [draft_to_everyone()],
-        },
-    )
+    seed_gmail_shaped(greenmail, password_env)
     code, out, _ = cli(capsys, "folders", *imap_args(greenmail, password_env))
     assert code == 0
     marked = [line for line in out.splitlines() if line.startswith("*")]

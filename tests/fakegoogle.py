@@ -1,0 +1,111 @@
+"""A stand-in for Google's OAuth2 endpoints on loopback, and a "browser" that approves consent."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import json
+import threading
+import urllib.parse
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+
+class FakeGoogle:
+    """Token endpoint: authorization_code (with PKCE) and refresh_token grants."""
+
+    def __init__(self, access_token: str = "access-1") -> None:
+        self.access_token = access_token
+        self.codes: dict[str, tuple[str, str]] = {}  # code -> (PKCE challenge, redirect_uri)
+        self.refresh_tokens = {"refresh-1"}
+        self.requests: list[dict[str, str]] = []
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", 0))
+                form = {k: v[0] for k, v in urllib.parse.parse_qs(self.rfile.read(length).decode()).items()}
+                fake.requests.append(form)
+                status, body = fake.answer(form)
+                payload = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.base = f"http://127.0.0.1:{self._server.server_address[1]}"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def answer(self, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        grant = form.get("grant_type")
+        if form.get("client_id") != "client-123.apps.googleusercontent.com":
+            return 401, {"error": "invalid_client"}
+        if grant == "authorization_code":
+            challenge, redirect_uri = self.codes.pop(form.get("code", ""), ("", ""))
+            digest = hashlib.sha256(form.get("code_verifier", "").encode()).digest()
+            if not challenge or base64.urlsafe_b64encode(digest).rstrip(b"=").decode() != challenge:
+                return 400, {"error": "invalid_grant", "error_description": "Bad code or verifier."}
+            if form.get("redirect_uri") != redirect_uri:
+                return 400, {"error": "redirect_uri_mismatch"}
+            return 200, {"access_token": self.access_token, "expires_in": 3599, "refresh_token": "refresh-1"}
+        if grant == "refresh_token":
+            if form.get("refresh_token") not in self.refresh_tokens:
+                return 400, {
+                    "error": "invalid_grant",
+                    "error_description": "Token has been expired or revoked.",
+                }
+            return 200, {"access_token": self.access_token, "expires_in": 3599, "token_type": "Bearer"}
+        return 400, {"error": "unsupported_grant_type"}
+
+    def client_secret_file(self, directory: Path) -> Path:
+        path = directory / "client_secret.json"
+        path.write_text(
+            json.dumps(
+                {
+                    "installed": {
+                        "client_id": "client-123.apps.googleusercontent.com",
+                        "client_secret": "GOCSPX-not-a-real-secret",
+                        "auth_uri": f"{self.base}/auth",
+                        "token_uri": f"{self.base}/token",
+                        "redirect_uris": ["http://localhost"],
+                    }
+                }
+            )
+        )
+        return path
+
+    def browser(self, *, approve: bool = True, tamper_state: bool = False) -> Any:
+        """A stand-in for the user's browser: reads the consent URL and follows Google's redirect."""
+
+        def open_url(url: str) -> None:
+            query = {k: v[0] for k, v in urllib.parse.parse_qs(urllib.parse.urlsplit(url).query).items()}
+            assert query["scope"] == "https://mail.google.com/"
+            assert query["code_challenge_method"] == "S256" and query["access_type"] == "offline"
+            state = "forged" if tamper_state else query["state"]
+            if approve:
+                code = f"code-{len(self.codes) + 1}"
+                self.codes[code] = (query["code_challenge"], query["redirect_uri"])
+                back = {"code": code, "state": state}
+            else:
+                back = {"error": "access_denied", "state": state}
+            target = f"{query['redirect_uri']}?{urllib.parse.urlencode(back)}"
+            threading.Thread(target=lambda: _get(target), daemon=True).start()
+
+        return open_url
+
+
+def _get(url: str) -> None:
+    with contextlib.suppress(OSError):  # a 400 page for a refused consent is expected
+        urllib.request.urlopen(url, timeout=10).read()

@@ -1,0 +1,140 @@
+"""OAuth2 for Gmail: consent, refresh, token storage, and every way it fails, against a fake Google."""
+
+from __future__ import annotations
+
+import json
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from fakegoogle import FakeGoogle
+from thankyou_scan.oauth2 import (
+    ClientSecret,
+    FileTokenStore,
+    GmailOAuth2,
+    OAuth2Error,
+    authorize,
+    load_client_secret,
+)
+
+
+@pytest.fixture
+def google() -> Iterator[FakeGoogle]:
+    fake = FakeGoogle()
+    yield fake
+    fake.close()
+
+
+@pytest.fixture
+def client(google: FakeGoogle, tmp_path: Path) -> ClientSecret:
+    return load_client_secret(google.client_secret_file(tmp_path))
+
+
+def test_consent_flow_stores_a_refresh_token_in_a_private_file(
+    google: FakeGoogle, client: ClientSecret, tmp_path: Path
+) -> None:
+    record = authorize(
+        client, user="you@gmail.com", open_browser=google.browser(), timeout=10, clock=lambda: 1000.0
+    )
+    assert record == {"access_token": "access-1", "expires_at": 4599.0, "refresh_token": "refresh-1"}
+    store = FileTokenStore(tmp_path / "tokens" / "gmail.json")
+    store.save(record)
+    assert stat.S_IMODE(store.path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(store.path.parent.stat().st_mode) == 0o700
+    assert store.load() == record
+    assert google.requests[0]["grant_type"] == "authorization_code"
+
+
+def test_refused_consent_and_forged_state_are_clear_errors(google: FakeGoogle, client: ClientSecret) -> None:
+    with pytest.raises(OAuth2Error, match="access was not granted \\(access_denied\\)"):
+        authorize(client, open_browser=google.browser(approve=False), timeout=10)
+    with pytest.raises(OAuth2Error, match="wrong state"):
+        authorize(client, open_browser=google.browser(tamper_state=True), timeout=10)
+    with pytest.raises(OAuth2Error, match="no answer from the consent page"):
+        authorize(client, open_browser=lambda url: None, timeout=0.3)
+    assert google.requests == []  # nothing was exchanged
+
+
+def test_access_token_is_reused_until_it_expires_then_refreshed(
+    google: FakeGoogle, client: ClientSecret, tmp_path: Path
+) -> None:
+    store = FileTokenStore(tmp_path / "t.json")
+    store.save({"refresh_token": "refresh-1", "access_token": "old", "expires_at": 5000.0})
+    now = [1000.0]
+    oauth = GmailOAuth2(client, store, clock=lambda: now[0])
+    assert oauth.access_token() == "old"
+    assert google.requests == []
+    now[0] = 4950.0  # within a minute of expiry
+    assert oauth.access_token() == "access-1"
+    assert [r["grant_type"] for r in google.requests] == ["refresh_token"]
+    saved = json.loads(store.path.read_text())
+    assert saved == {"refresh_token": "refresh-1", "access_token": "access-1", "expires_at": 4950.0 + 3599}
+    assert stat.S_IMODE(store.path.stat().st_mode) == 0o600
+
+
+def test_revoked_refresh_token_says_to_run_consent_again(
+    google: FakeGoogle, client: ClientSecret, tmp_path: Path
+) -> None:
+    store = FileTokenStore(tmp_path / "t.json")
+    store.save({"refresh_token": "revoked-long-ago"})
+    with pytest.raises(OAuth2Error) as caught:
+        GmailOAuth2(client, store).access_token()
+    message = str(caught.value)
+    assert "expired or revoked" in message and "run the consent step again" in message
+    assert "revoked-long-ago" not in message
+
+
+def test_missing_or_corrupt_token_files(client: ClientSecret, tmp_path: Path) -> None:
+    with pytest.raises(OAuth2Error, match="no Gmail OAuth2 refresh token is stored yet"):
+        GmailOAuth2(client, FileTokenStore(tmp_path / "none.json")).access_token()
+    (tmp_path / "bad.json").write_text("{not json")
+    with pytest.raises(OAuth2Error, match="run the consent step again"):
+        GmailOAuth2(client, FileTokenStore(tmp_path / "bad.json")).access_token()
+
+
+def test_unreachable_token_endpoint(tmp_path: Path) -> None:
+    from greenmail import free_port
+
+    client = ClientSecret(
+        "client-123.apps.googleusercontent.com", token_uri=f"http://127.0.0.1:{free_port()}/token"
+    )
+    store = FileTokenStore(tmp_path / "t.json")
+    store.save({"refresh_token": "refresh-1"})
+    with pytest.raises(OAuth2Error, match="cannot reach the token endpoint"):
+        GmailOAuth2(client, store).access_token()
+
+
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [
+        ("{}", "is not a Desktop-app OAuth client"),
+        ('{"web": {"client_id": "x"}}', "found: web"),
+        ("not json", "is not a readable client-secret JSON file"),
+    ],
+)
+def test_bad_client_secret_files(tmp_path: Path, content: str, fragment: str) -> None:
+    path = tmp_path / "client_secret.json"
+    path.write_text(content)
+    with pytest.raises(OAuth2Error, match=fragment):
+        load_client_secret(path)
+    with pytest.raises(OAuth2Error, match="no such file"):
+        load_client_secret(tmp_path / "missing.json")
+
+
+def test_endpoints_must_be_https_or_loopback(tmp_path: Path) -> None:
+    store = FileTokenStore(tmp_path / "t.json")
+    store.save({"refresh_token": "refresh-1"})
+    for url in ("file:///etc/passwd", "http://oauth2.example.com/token"):
+        with pytest.raises(OAuth2Error, match="must be an https:// address"):
+            GmailOAuth2(ClientSecret("c", token_uri=url), store).access_token()
+
+
+def test_secrets_stay_out_of_reprs(client: ClientSecret, tmp_path: Path) -> None:
+    assert "GOCSPX" not in repr(client)
+    store = FileTokenStore(tmp_path / "t.json")
+    store.save({"refresh_token": "refresh-1", "access_token": "access-secret", "expires_at": 9e12})
+    assert "refresh-1" not in repr(GmailOAuth2(client, store)) and "access-secret" not in repr(
+        GmailOAuth2(client, store)
+    )
