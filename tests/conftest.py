@@ -42,3 +42,10 @@ def greenmail(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GreenMail]:
 def account(greenmail: GreenMail) -> Account:
     """A fresh GreenMail user with an empty mailbox (only INBOX)."""
     return greenmail.account()
+
+
+@pytest.fixture(autouse=True)
+def _private_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep the user's real cache and config folders out of every test."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("xdg-config")))

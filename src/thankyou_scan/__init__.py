@@ -30,8 +30,8 @@ from .errors import (
     TlsError,
     UsageError,
 )
-from .matching import match, normalize_address
-from .message import SentMessage
+from .matching import match
+from .message import SentMessage, normalize_address
 from .pipeline import scan
 from .report import FollowUp, Report, SourceSummary, Status, render
 from .sources import Folder, ImapSource, MaildirSource, MboxSource, Source, StaticSource

@@ -23,9 +23,11 @@ from pathlib import Path
 from . import __version__
 from .calendar import Calendar, load_calendar
 from .errors import FolderNotFoundError, ThankyouScanError, UsageError
+from .paths import cache_dir
 from .pipeline import scan
 from .report import FORMATS, Report, render, when, when_event
 from .sources.base import Source
+from .sources.cache import HeaderCache
 from .sources.imap import ImapSource
 from .sources.mailbox import MaildirSource, MboxSource
 
@@ -112,8 +114,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _imap_options(scan_parser)
     cache = scan_parser.add_mutually_exclusive_group()
-    cache.add_argument("--cache", metavar="DIR", help="where to keep the incremental cache")
-    cache.add_argument("--no-cache", action="store_true", help="do not use the incremental cache")
+    cache.add_argument(
+        "--cache", metavar="DIR", help="where to keep the IMAP header cache (default: the user cache folder)"
+    )
+    cache.add_argument(
+        "--no-cache", action="store_true", help="fetch everything; neither read nor write the cache"
+    )
     scan_parser.add_argument(
         "--check-deliverability", action="store_true", help="check address domains in DNS"
     )
@@ -249,6 +255,7 @@ def _imap_source(args: argparse.Namespace) -> ImapSource:
         progress=_progress(args.imap_host),
         password=password,
         oauth2_token=token,
+        cache=None if getattr(args, "no_cache", True) else HeaderCache(args.cache or cache_dir()),
     )
 
 

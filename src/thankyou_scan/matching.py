@@ -13,22 +13,24 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from .calendar import Calendar, Event, Person
-from .message import SentMessage
+from .message import RecipientFilter, SentMessage, normalize_address
 from .report import FollowUp, Report, SourceSummary, Status
 
-__all__ = ["match", "match_followups", "normalize_address"]
-
-_GMAIL_DOMAINS = frozenset({"gmail.com", "googlemail.com"})
+__all__ = ["match", "match_followups", "normalize_address", "recipient_filter"]
 
 
-def normalize_address(address: str) -> str:
-    """The form addresses are compared in: lower case; for Gmail also without dots and ``+tags``."""
-    local, at, domain = address.strip().lower().rpartition("@")
-    if not at:
-        return domain
-    if domain in _GMAIL_DOMAINS:
-        return local.split("+", 1)[0].replace(".", "") + "@gmail.com"
-    return f"{local}@{domain}"
+def recipient_filter(calendar: Calendar) -> RecipientFilter:
+    """The cheap pre-parse test for this calendar: the domains its people can be reached at."""
+    domains = set()
+    for event in calendar.events:
+        if event.skipped:
+            continue
+        for person in event.people:
+            if person.email:
+                domains.add(person.email.rpartition("@")[2])
+            elif event.domain:
+                domains.add(event.domain)
+    return RecipientFilter(domains)
 
 
 @dataclass(slots=True)

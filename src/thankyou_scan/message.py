@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -10,9 +13,67 @@ import mailparser
 
 from .errors import MessageError
 
-__all__ = ["SentMessage"]
+__all__ = ["RecipientFilter", "SentMessage", "header_addresses", "normalize_address"]
 
 UTC = timezone.utc
+
+_GMAIL_DOMAINS = frozenset({"gmail.com", "googlemail.com"})
+# A header line (with its folded continuation lines), and the addresses in it. Addresses
+# are never RFC 2047-encoded, so the raw bytes show them; anything but delimiters may
+# form the local part (UTF-8 included).
+_HEADER_LINE = {
+    name: re.compile(rb"^" + name + rb"[ \t]*:(.*(?:\r?\n[ \t].*)*)", re.IGNORECASE | re.MULTILINE)
+    for name in (b"to", b"cc", b"bcc", b"from")
+}
+_ADDRESS = re.compile(rb"""([^\s<>,;:"()\[\]@]*)@([^\s<>,;:"()\[\]@]+)""")
+
+
+def normalize_address(address: str) -> str:
+    """The form addresses are compared in: lower case; for Gmail also without dots and ``+tags``."""
+    local, at, domain = address.strip().lower().rpartition("@")
+    if not at:
+        return domain
+    if domain in _GMAIL_DOMAINS:
+        return local.split("+", 1)[0].replace(".", "") + "@gmail.com"
+    return f"{local}@{domain}"
+
+
+def header_addresses(raw: bytes, *names: bytes) -> list[tuple[bytes, bytes]]:
+    """(local part, domain) of every address in the named header fields of a raw header block, lower-cased."""
+    found = []
+    for name in names:
+        for match in _HEADER_LINE[name].finditer(raw):
+            found += [
+                (local.lower(), domain.lower().rstrip(b"."))
+                for local, domain in _ADDRESS.findall(match.group(1))
+            ]
+    return found
+
+
+class RecipientFilter:
+    """A cheap test on raw header bytes: could this message be to somebody the calendar names?
+
+    It looks only at the domains in To, Cc and Bcc, so it never turns away a message
+    that matching would accept; the messages it lets through are parsed properly.
+    Gmail's two domains count as one.
+    """
+
+    def __init__(self, domains: Iterable[str]) -> None:
+        wanted: set[bytes] = set()
+        for domain in domains:
+            name = domain.strip().lower().rstrip(".")
+            names = _GMAIL_DOMAINS if name in _GMAIL_DOMAINS else {name}
+            for each in names:
+                wanted.add(each.encode("utf-8"))
+                with contextlib.suppress(UnicodeError):
+                    wanted.add(each.encode("idna"))
+        self.domains = frozenset(wanted)
+
+    def __repr__(self) -> str:
+        return f"RecipientFilter(<{len(self.domains)} domains>)"
+
+    def __call__(self, raw: bytes) -> bool:
+        return any(domain in self.domains for _local, domain in header_addresses(raw, b"to", b"cc", b"bcc"))
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from .calendar import Calendar
-from .matching import match_followups
+from .matching import match_followups, recipient_filter
 from .report import Report, SourceSummary
 from .sources.base import Source
 
@@ -25,10 +25,14 @@ def scan(calendar: Calendar, source: Source, *, now: datetime) -> Report:
         raise ValueError(f"now must be timezone-aware, got {now!r}")
     earliest = calendar.earliest_start
     if earliest is None:
-        followups, scanned = match_followups(calendar, (), now)
+        followups, _ = match_followups(calendar, (), now)
+        scanned = 0
     else:
-        messages = source.sent_messages(since=earliest - SEARCH_SLACK, until=now)
-        followups, scanned = match_followups(calendar, messages, now)
+        messages = source.sent_messages(
+            since=earliest - SEARCH_SLACK, until=now, relevant=recipient_filter(calendar)
+        )
+        followups, _ = match_followups(calendar, messages, now)
+        scanned = source.messages_scanned
     return Report(
         now=now,
         source=SourceSummary(source.kind, source.folder, scanned, source.messages_skipped),

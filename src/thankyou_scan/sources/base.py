@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 from ..message import SentMessage
 
-__all__ = ["Source", "StaticSource"]
+Relevant = Callable[[bytes], bool]
+"""A cheap test on a message's raw header block: False means it cannot matter, so it is not parsed."""
+
+__all__ = ["Relevant", "Source", "StaticSource"]
 
 
 @runtime_checkable
@@ -17,8 +20,10 @@ class Source(Protocol):
 
     ``since`` and ``until`` are hints: a source may narrow its reading to messages
     dated in that window (with slack), and may also yield messages outside it;
-    matching applies the exact rules. ``messages_skipped`` counts the messages
-    that could not be parsed so far.
+    matching applies the exact rules. ``relevant``, when given, lets a source skip
+    parsing messages whose raw headers show they cannot matter. ``messages_scanned``
+    counts the sent messages read, ``messages_skipped`` those that mattered but could
+    not be parsed.
     """
 
     @property
@@ -32,12 +37,21 @@ class Source(Protocol):
         ...
 
     @property
+    def messages_scanned(self) -> int:
+        """How many sent messages the last ``sent_messages`` call read."""
+        ...
+
+    @property
     def messages_skipped(self) -> int:
         """How many messages were skipped because they could not be parsed."""
         ...
 
     def sent_messages(
-        self, since: datetime | None = None, until: datetime | None = None
+        self,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        *,
+        relevant: Relevant | None = None,
     ) -> Iterator[SentMessage]:
         """Yield the sent messages, in no particular order."""
         ...
@@ -54,12 +68,18 @@ class StaticSource:
         self._messages = tuple(messages)
         self.folder = folder
         self.messages_skipped = skipped
+        self.messages_scanned = 0
 
     def __repr__(self) -> str:
         return f"StaticSource(<{len(self._messages)} messages>)"
 
     def sent_messages(
-        self, since: datetime | None = None, until: datetime | None = None
+        self,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        *,
+        relevant: Relevant | None = None,
     ) -> Iterator[SentMessage]:
-        """Yield every message held (the window is only a hint)."""
+        """Yield every message held (the window and ``relevant`` are hints; these are parsed already)."""
+        self.messages_scanned = len(self._messages)
         return iter(self._messages)

@@ -17,7 +17,7 @@ import ssl
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
@@ -37,6 +37,8 @@ from ..errors import (
     UsageError,
 )
 from ..message import SentMessage
+from .base import Relevant
+from .cache import CachedMessage, CacheFile, CacheKey, CacheWriter, HeaderCache
 
 __all__ = ["SECURITY_MODES", "Folder", "ImapSource", "choose_sent_folder", "is_loopback"]
 
@@ -193,6 +195,7 @@ class ImapSource:
         retries: int = 3,
         backoff: float = 0.5,
         progress: Callable[[int, int], None] | None = None,
+        cache: HeaderCache | None = None,
     ) -> None:
         if security not in SECURITY_MODES:
             raise UsageError(f"security {security!r} is not one of {', '.join(SECURITY_MODES)}")
@@ -217,12 +220,15 @@ class ImapSource:
         self.retries = retries
         self.backoff = backoff
         self.progress = progress
+        self.cache = cache
         self._password = _Secret(password) if password is not None else None
         self._token = _Secret(oauth2_token) if oauth2_token is not None else None
         self._client: IMAPClient | None = None
         self._opened = False
         self.folder: str | None = None
+        self.messages_scanned = 0
         self.messages_skipped = 0
+        self.messages_fetched = 0
         self.reconnects = 0
 
     def __repr__(self) -> str:
@@ -424,15 +430,19 @@ class ImapSource:
     # -- scanning ---------------------------------------------------------------
 
     def sent_messages(
-        self, since: datetime | None = None, until: datetime | None = None
+        self,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        *,
+        relevant: Relevant | None = None,
     ) -> Iterator[SentMessage]:
         """Yield the messages of the Sent folder(s) from ``since`` (a day early; SINCE ignores the time)."""
         self._require_client()
-        self.messages_skipped = 0
+        self.messages_scanned = self.messages_skipped = self.messages_fetched = 0
         folders = self._with_reconnect("LIST", lambda: self.sent_folders())
         self.folder = ", ".join(folder.name for folder in folders)
         for folder in folders:
-            yield from self._scan_folder(folder.name, since)
+            yield from self._scan_folder(folder.name, since, relevant)
 
     def _select_and_search(self, name: str, since: datetime | None) -> tuple[int, list[int]]:
         def examine(client: IMAPClient) -> dict[bytes, Any]:
@@ -449,19 +459,72 @@ class ImapSource:
         uids = self._call("SEARCH", lambda client: client.search(criteria))
         return int(selected.get(b"UIDVALIDITY", 0)), sorted(int(uid) for uid in uids)
 
-    def _scan_folder(self, name: str, since: datetime | None) -> Iterator[SentMessage]:
+    def _scan_folder(
+        self, name: str, since: datetime | None, relevant: Relevant | None
+    ) -> Iterator[SentMessage]:
         uidvalidity, uids = self._with_reconnect("EXAMINE", lambda: self._select_and_search(name, since))
+        self.messages_scanned += len(uids)
+        key = CacheKey(self.host, self.port, self.user, name)
+        cached = self.cache.load(key, uidvalidity) if self.cache is not None else None
+        known = cached.uids if cached is not None else frozenset()
+        missing = [uid for uid in uids if uid not in known]
         log.info(
-            "%s: %d messages since %s in %r", self.host, len(uids), since.date() if since else "ever", name
+            "%s: %d messages since %s in %r, %d of them to fetch",
+            self.host,
+            len(uids),
+            since.date() if since else "ever",
+            name,
+            len(missing),
         )
-        batches = [uids[start : start + self.batch_size] for start in range(0, len(uids), self.batch_size)]
+        writer = self.cache.writer(key, uidvalidity) if self.cache is not None else None
+        try:
+            if cached is not None:
+                yield from self._replay(cached, set(uids), since, writer, relevant)
+            for uid, header, internal in self._fetch(name, uidvalidity, missing):
+                if writer is not None:
+                    writer.add(CachedMessage(uid, header or b"", internal))
+                message = self._message(uid, header, internal, relevant)
+                if message is not None:
+                    yield message
+        except BaseException:
+            if writer is not None:
+                writer.abort()
+            raise
+        if writer is not None:
+            writer.commit()
+
+    def _replay(
+        self,
+        cached: CacheFile,
+        wanted: set[int],
+        since: datetime | None,
+        writer: CacheWriter | None,
+        relevant: Relevant | None,
+    ) -> Iterator[SentMessage]:
+        """The cached messages the SEARCH still finds; the rest are kept only if outside the window."""
+        horizon = since - timedelta(days=2) if since is not None else None
+        for record in cached.messages():
+            if record.uid in wanted:
+                message = self._message(record.uid, record.header, record.internaldate, relevant)
+                if message is not None:
+                    yield message
+            elif horizon is None or record.internaldate is None or record.internaldate >= horizon:
+                continue  # in the window but gone from the server: expunged
+            if writer is not None:
+                writer.add(record)
+
+    def _fetch(
+        self, name: str, uidvalidity: int, uids: list[int]
+    ) -> Iterator[tuple[int, bytes | None, datetime | None]]:
+        """(UID, header block, INTERNALDATE) for each UID, fetched in batches, resuming after a drop."""
         done = 0
-        for batch in batches:
+        for start in range(0, len(uids), self.batch_size):
+            batch = uids[start : start + self.batch_size]
 
             def fetch_batch(batch: list[int] = batch) -> dict[int, dict[bytes, Any]]:
                 return self._call("FETCH", lambda client: client.fetch(batch, FETCH_ITEMS))
 
-            def reselect(name: str = name) -> None:
+            def reselect() -> None:
                 if self._select_and_search(name, None)[0] != uidvalidity:
                     raise ConnectError(
                         f"the folder {name!r} on {self.host} was rebuilt during the scan (UIDVALIDITY changed) "
@@ -474,21 +537,26 @@ class ImapSource:
                 data = response.get(uid)
                 if data is None:
                     continue  # expunged by another client since the SEARCH
-                message = self._message(uid, data)
-                if message is not None:
-                    yield message
+                header = next((v for k, v in data.items() if k.upper().startswith(b"BODY[HEADER")), None)
+                internal = data.get(b"INTERNALDATE")
+                aware = (
+                    internal if isinstance(internal, datetime) and internal.utcoffset() is not None else None
+                )
+                yield uid, header if isinstance(header, bytes) else None, aware
+            self.messages_fetched += len(batch)
             done += len(batch)
             if self.progress is not None:
                 self.progress(done, len(uids))
 
-    def _message(self, uid: int, data: dict[bytes, Any]) -> SentMessage | None:
-        header = next((value for key, value in data.items() if key.upper().startswith(b"BODY[HEADER")), None)
-        internal = data.get(b"INTERNALDATE")
-        fallback = internal if isinstance(internal, datetime) and internal.utcoffset() is not None else None
+    def _message(
+        self, uid: int, header: bytes | None, internal: datetime | None, relevant: Relevant | None
+    ) -> SentMessage | None:
+        if header is not None and relevant is not None and not relevant(header):
+            return None
         try:
-            if not isinstance(header, bytes):
+            if header is None:
                 raise MessageError("the server sent no headers for it")
-            return SentMessage.from_headers(header, fallback_date=fallback, uid=str(uid))
+            return SentMessage.from_headers(header, fallback_date=internal, uid=str(uid))
         except MessageError as exc:
             self.messages_skipped += 1
             log.warning("skipped message UID %s in %s on %s: %s", uid, self.folder, self.host, exc)

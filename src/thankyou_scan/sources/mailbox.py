@@ -12,7 +12,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from ..errors import MailboxError, MessageError
-from ..message import SentMessage
+from ..message import SentMessage, header_addresses
+from .base import Relevant
 
 __all__ = ["MaildirSource", "MboxSource"]
 
@@ -42,6 +43,7 @@ class _FileSource:
     def __init__(self, path: str | Path, *, me: Iterable[str] = ()) -> None:
         self.path = Path(path)
         self.me = frozenset(address.strip().lower() for address in me)
+        self.messages_scanned = 0
         self.messages_skipped = 0
 
     @property
@@ -56,28 +58,38 @@ class _FileSource:
         raise NotImplementedError
 
     def sent_messages(
-        self, since: datetime | None = None, until: datetime | None = None
+        self,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        *,
+        relevant: Relevant | None = None,
     ) -> Iterator[SentMessage]:
         """Yield the messages that are sent mail; unparseable ones are logged and counted."""
-        self.messages_skipped = 0
+        self.messages_scanned = self.messages_skipped = 0
         for key, header_block, delivered in self._raw_messages():
+            if not self._is_sent(header_block):
+                continue
+            self.messages_scanned += 1
+            if relevant is not None and not relevant(header_block):
+                continue
             try:
-                message = SentMessage.from_headers(header_block, fallback_date=delivered, uid=key)
+                yield SentMessage.from_headers(header_block, fallback_date=delivered, uid=key)
             except MessageError as exc:
                 self.messages_skipped += 1
                 log.warning("skipped message %s in %s: %s", key, self.path, exc)
-                continue
-            if self._is_sent(header_block, message):
-                yield message
 
-    def _is_sent(self, header_block: bytes, message: SentMessage) -> bool:
+    def _is_sent(self, header_block: bytes) -> bool:
         # Google Takeout puts all mail in one mbox and marks sent mail with the
         # "Sent" label; a plain Sent-folder export has no labels at all.
         labels = _gmail_labels(header_block)
         if labels is not None and "sent" in labels:
             return True
         if self.me:
-            return message.sender in self.me
+            senders = header_addresses(header_block, b"from")
+            return any(
+                f"{local.decode('utf-8', 'replace')}@{domain.decode('utf-8', 'replace')}" in self.me
+                for local, domain in senders
+            )
         return labels is None
 
 
