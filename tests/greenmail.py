@@ -20,7 +20,7 @@ from datetime import datetime, timedelta, timezone
 from importlib import resources
 from pathlib import Path
 
-from imapclient import IMAPClient
+from imapclient import IMAPClient, imap_utf7
 
 from helpers import raw_message
 
@@ -186,7 +186,7 @@ def seed(server: GreenMail, account: Account, folders: dict[str, Iterable[Mail]]
         reader.readline()  # greeting
         commands = [f'a0 LOGIN "{account.user}" "{account.password}"\r\n'.encode()]
         for name, mails in folders.items():
-            quoted = name.replace("\\", "\\\\").replace('"', '\\"')
+            quoted = imap_utf7.encode(name).decode("ascii").replace("\\", "\\\\").replace('"', '\\"')
             for mail in mails:
                 body = _crlf(mail.raw)
                 when = _greenmail_safe(mail.internaldate).strftime("%d-%b-%Y %H:%M:%S %z")
