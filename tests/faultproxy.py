@@ -1,4 +1,4 @@
-"""A loopback TCP proxy that breaks connections on purpose, to test reconnects.
+"""A loopback TCP proxy that breaks connections on purpose, to test reconnects, and counts traffic.
 
 Each accepted connection gets the next rule from ``rules`` (the last one repeats):
 the rule names an IMAP command and which occurrence of it, counted on that
@@ -27,6 +27,8 @@ class FaultProxy:
         self.rules = rules
         self.connections = 0
         self.commands: list[bytes] = []  # every command name that reached the server, in order
+        self.bytes_from_server = 0
+        self.bytes_to_server = 0
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port = int(self._listener.getsockname()[1])
         self._closed = False
@@ -71,6 +73,10 @@ class FaultProxy:
                         if name:
                             self.commands.append(name)
                 sink.sendall(chunk)
+                if watch:
+                    self.bytes_to_server += len(chunk)
+                else:
+                    self.bytes_from_server += len(chunk)
         except OSError:
             pass
         finally:

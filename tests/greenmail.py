@@ -79,11 +79,13 @@ class Account:
 class GreenMail:
     """A GreenMail process: ``start()``, hand out accounts, ``stop()``."""
 
-    def __init__(self, jar: Path, workdir: Path) -> None:
+    def __init__(self, jar: Path, workdir: Path, *, heap: str = "512m") -> None:
         self.jar = jar
+        self.heap = heap
         self.workdir = workdir
         self.imap_port = free_port()
         self.imaps_port = free_port()
+        workdir.mkdir(parents=True, exist_ok=True)
         self.ca_pem, self.keystore = make_tls_material(workdir)
         self.accounts = [Account(f"user{n}@example.com", f"pw-{n}-Secret!") for n in range(USERS)]
         self._unused = iter(self.accounts)
@@ -94,7 +96,7 @@ class GreenMail:
         users = ",".join(f"{a.user.split('@')[0]}:{a.password}@example.com" for a in self.accounts)
         command = [
             "java",
-            "-Xmx256m",
+            f"-Xmx{self.heap}",
             "-Duser.timezone=UTC",  # SEARCH SINCE compares at JVM-local midnight
             f"-Dgreenmail.imap.port={self.imap_port}",
             "-Dgreenmail.imap.hostname=127.0.0.1",
@@ -170,17 +172,20 @@ class Mail:
     flags: tuple[bytes, ...] = (b"\\Seen",)
 
 
-def seed(server: GreenMail, account: Account, folders: dict[str, Iterable[Mail]]) -> None:
+def seed(
+    server: GreenMail, account: Account, folders: dict[str, Iterable[Mail]], *, create: bool = True
+) -> None:
     """Create the folders (INBOX exists) and APPEND the mail, with INTERNALDATE and flags.
 
     The APPENDs are pipelined with LITERAL+ on one raw connection: imaplib waits for a
     continuation before every literal, which costs a delayed-ACK round trip (~40 ms)
     a message.
     """
-    with server.client(account) as client:
-        for name in folders:
-            if name != "INBOX":
-                client.create_folder(name)
+    if create:
+        with server.client(account) as client:
+            for name in folders:
+                if name != "INBOX":
+                    client.create_folder(name)
     with socket.create_connection(("127.0.0.1", server.imap_port), timeout=60) as raw:
         reader = raw.makefile("rb")
         reader.readline()  # greeting

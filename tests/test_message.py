@@ -86,3 +86,104 @@ def test_aware_dates_in_other_zones_are_stored_in_utc() -> None:
     assert message.date == datetime(2026, 11, 3, 0, 0, tzinfo=UTC)
     assert message.date.tzinfo is UTC
     assert message.recipients == ("a@b.example",)
+
+
+# -- HeaderFacts and Relevance: the cheap test never turns away a message that matters ---------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from thankyou_scan import Calendar, Event, Person, Policy, match  # noqa: E402
+from thankyou_scan.matching import Relevance  # noqa: E402
+from thankyou_scan.message import HeaderFacts  # noqa: E402
+
+RECIPIENTS = [
+    "Ada <ada@acme.example>",
+    "ADA@ACME.EXAMPLE",
+    '"Ada Lovelace" <ada@acme.example>',
+    '"ada"@acme.example',
+    "ada(work)@acme.example",
+    "Tom <T.O.M+jobs@googlemail.com>",
+    "tom@gmail.com",
+    "=?utf-8?q?J=C3=BCrgen?= <juergen@firma.example>",
+    "talent@recruit.example",
+    "someone@else.example",
+    "undisclosed-recipients:;",
+    "Team: grace@acme.example, x@y.example;",
+]
+DATES = [
+    "Mon, 2 Nov 2026 18:41:05 -0500",
+    "Tue, 3 Nov 2026 09:00:00 +0900",
+    "2 Nov 2026 10:00 GMT",
+    "Mon, 2 Nov 2026 10:00:00",
+    "garbage",
+    "Sun, 1 Nov 2026 23:59:59 -0000",
+    "Fri, 20 Nov 2026 10:00:00 +0000",
+    None,
+]
+START = datetime(2026, 11, 2, 15, 0, tzinfo=UTC)
+CALENDAR = Calendar(
+    events=(
+        Event("a", "A", "interview", START, START + timedelta(hours=1), "UTC",
+              (Person("Ada", "ada@acme.example"), Person("Tom", "tom@gmail.com"), Person("Rec")),
+              domain="recruit.example", follow_up=Policy(timedelta(hours=24))),
+        Event("b", "B", "meeting", START + timedelta(days=1), START + timedelta(days=1, hours=1), "UTC",
+              (Person("Grace", "grace@acme.example"), Person("Jürgen", "juergen@firma.example")),
+              follow_up=Policy(timedelta(hours=24))),
+    )
+)  # fmt: skip
+NOW = datetime(2026, 11, 10, tzinfo=UTC)
+
+raw_messages = st.builds(
+    lambda to, cc, date, n: raw_message(
+        to=", ".join(to), cc=", ".join(cc) or None, date=date, message_id=f"<m{n}@x>"
+    ),
+    st.lists(st.sampled_from(RECIPIENTS), min_size=0, max_size=3),
+    st.lists(st.sampled_from(RECIPIENTS), max_size=2),
+    st.sampled_from(DATES),
+    st.integers(0, 10_000),
+)
+fallbacks = st.sampled_from(
+    [
+        None,
+        datetime(2026, 11, 1, tzinfo=UTC),
+        datetime(2026, 11, 4, tzinfo=UTC),
+        datetime(2026, 12, 1, tzinfo=UTC),
+    ]
+)
+
+
+def parsed(raw: bytes, fallback: datetime | None) -> SentMessage | None:
+    try:
+        return SentMessage.from_headers(raw, fallback_date=fallback)
+    except MessageError:
+        return None
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(raw_messages, fallbacks), max_size=6), raw_messages, fallbacks)
+def test_a_message_the_cheap_test_turns_away_never_changes_the_report(
+    others: list[tuple[bytes, datetime | None]], raw: bytes, fallback: datetime | None
+) -> None:
+    facts = HeaderFacts.from_headers(raw, fallback_date=fallback)
+    message = parsed(raw, fallback)
+    if message is not None and facts.date is not None:
+        assert facts.date == message.date  # the cheap date is the real one
+    if Relevance(CALENDAR, NOW)(facts) or message is None:
+        return
+    base = [m for m in (parsed(r, f) for r, f in others) if m is not None]
+    without = [(f.status, f.message) for f in match(CALENDAR, base, NOW).followups]
+    with_it = [(f.status, f.message) for f in match(CALENDAR, [*base, message], NOW).followups]
+    assert with_it == without
+
+
+def test_header_facts_round_trip_and_read_only_to_cc_bcc() -> None:
+    raw = raw_message(
+        to='"Ada" <ADA@Acme.example>, "quoted local"@odd.example', cc="T.O.M+x@googlemail.com",
+        sender="me@sender.example",
+    )  # fmt: skip
+    facts = HeaderFacts.from_headers(raw)
+    assert facts.addresses == {"ada@acme.example", "tom@gmail.com"}
+    assert facts.domains == {"acme.example", "odd.example", "gmail.com"}
+    assert facts.unreadable == {"odd.example"}
+    assert HeaderFacts.decode(facts.encode()) == facts

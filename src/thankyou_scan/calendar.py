@@ -38,6 +38,9 @@ UTC = timezone.utc
 MAX_CALENDAR_BYTES = 10 * 1024 * 1024
 """A calendar is a few kilobytes; refuse files larger than this outright."""
 
+# libyaml's safe loader when PyYAML was built with it (5x faster); the same nodes and marks.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 MAX_YAML_NODES = 2_000_000
 """Bound on the YAML graph walked (an alias bomb is refused, not expanded)."""
 
@@ -218,7 +221,7 @@ def parse_calendar(text: str, *, path: str = "<calendar>", check_deliverability:
     ):
         raise _file_error(path, "is empty — start it with 'version: 1' and an 'events:' list")
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = yaml.compose(text, Loader=_LOADER)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         if exc.context_mark is not None and mark is not None and mark.index >= len(text.rstrip()):

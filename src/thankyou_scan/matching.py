@@ -13,24 +13,64 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from .calendar import Calendar, Event, Person
-from .message import RecipientFilter, SentMessage, normalize_address
+from .message import HeaderFacts, SentMessage, normalize_address
 from .report import FollowUp, Report, SourceSummary, Status
 
-__all__ = ["match", "match_followups", "normalize_address", "recipient_filter"]
+__all__ = ["Relevance", "match", "match_followups", "normalize_address"]
 
 
-def recipient_filter(calendar: Calendar) -> RecipientFilter:
-    """The cheap pre-parse test for this calendar: the domains its people can be reached at."""
-    domains = set()
-    for event in calendar.events:
-        if event.skipped:
-            continue
-        for person in event.people:
-            if person.email:
-                domains.add(person.email.rpartition("@")[2])
-            elif event.domain:
-                domains.add(event.domain)
-    return RecipientFilter(domains)
+class Relevance:
+    """Decides from :class:`HeaderFacts` alone whether a message can change the report.
+
+    A message can matter only if it was sent after the start of an event that names
+    one of its recipients (by address, or by domain for people without one), and not
+    after ``now``. Sources parse only the messages this lets through.
+    """
+
+    def __init__(self, calendar: Calendar, now: datetime) -> None:
+        self.now = now
+        self.by_address: dict[str, datetime] = {}
+        self.by_domain: dict[str, datetime] = {}  # event domains, for people without an address
+        self.by_address_domain: dict[
+            str, datetime
+        ] = {}  # domains of the addresses, for unreadable local parts
+        for event in calendar.events:
+            if event.skipped:
+                continue
+            for person in event.people:
+                if person.email:
+                    address = normalize_address(person.email)
+                    _earliest(self.by_address, address, event.start)
+                    _earliest(self.by_address_domain, address.rpartition("@")[2], event.start)
+                elif event.domain:
+                    _earliest(
+                        self.by_domain, normalize_address(f"x@{event.domain}").rpartition("@")[2], event.start
+                    )
+
+    def __call__(self, facts: HeaderFacts) -> bool:
+        date = facts.date
+        if date is None:
+            return True  # no date to judge by: the real parse decides (and counts a failure)
+        if date > self.now:
+            return False
+        for address in facts.addresses:
+            start = self.by_address.get(address)
+            if start is not None and date > start:
+                return True
+        for domain in facts.domains:
+            start = self.by_domain.get(domain)
+            if start is not None and date > start:
+                return True
+        for domain in facts.unreadable:
+            start = self.by_address_domain.get(domain)
+            if start is not None and date > start:
+                return True
+        return False
+
+
+def _earliest(index: dict[str, datetime], key: str, start: datetime) -> None:
+    if key not in index or start < index[key]:
+        index[key] = start
 
 
 @dataclass(slots=True)

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
+import json
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-import mailparser
-
 from .errors import MessageError
 
-__all__ = ["RecipientFilter", "SentMessage", "header_addresses", "normalize_address"]
+__all__ = ["HeaderFacts", "SentMessage", "header_addresses", "normalize_address"]
 
 UTC = timezone.utc
 
@@ -50,30 +47,67 @@ def header_addresses(raw: bytes, *names: bytes) -> list[tuple[bytes, bytes]]:
     return found
 
 
-class RecipientFilter:
-    """A cheap test on raw header bytes: could this message be to somebody the calendar names?
+@dataclass(frozen=True, slots=True)
+class HeaderFacts:
+    """What the raw header bytes show cheaply, before any real parsing.
 
-    It looks only at the domains in To, Cc and Bcc, so it never turns away a message
-    that matching would accept; the messages it lets through are parsed properly.
-    Gmail's two domains count as one.
+    ``date`` is the time SentMessage.from_headers would give the message: the first
+    Date header read by mail-parser's own date function, else the fallback (None when
+    neither works). ``addresses`` are the To/Cc/Bcc addresses, normalized
+    (:func:`normalize_address`); ``domains`` the domains of every To/Cc/Bcc address;
+    ``unreadable`` the domains of those whose local part is too unusual to read here
+    (quoted, with comments): a test must treat those as "anybody at that domain".
     """
 
-    def __init__(self, domains: Iterable[str]) -> None:
-        wanted: set[bytes] = set()
-        for domain in domains:
-            name = domain.strip().lower().rstrip(".")
-            names = _GMAIL_DOMAINS if name in _GMAIL_DOMAINS else {name}
-            for each in names:
-                wanted.add(each.encode("utf-8"))
-                with contextlib.suppress(UnicodeError):
-                    wanted.add(each.encode("idna"))
-        self.domains = frozenset(wanted)
+    date: datetime | None
+    addresses: frozenset[str]
+    domains: frozenset[str]
+    unreadable: frozenset[str] = frozenset()
 
-    def __repr__(self) -> str:
-        return f"RecipientFilter(<{len(self.domains)} domains>)"
+    @classmethod
+    def from_headers(cls, raw: bytes, *, fallback_date: datetime | None = None) -> HeaderFacts:
+        addresses, domains, unreadable = set(), set(), set()
+        for local, domain in header_addresses(raw, b"to", b"cc", b"bcc"):
+            name = domain.decode("utf-8", "replace")
+            folded = normalize_address(f"x@{name}").rpartition("@")[2]
+            domains.add(folded)
+            if local:
+                addresses.add(normalize_address(f"{local.decode('utf-8', 'replace')}@{name}"))
+            else:
+                unreadable.add(folded)
+        date = _header_date(raw) or fallback_date
+        return cls(date, frozenset(addresses), frozenset(domains), frozenset(unreadable))
 
-    def __call__(self, raw: bytes) -> bool:
-        return any(domain in self.domains for _local, domain in header_addresses(raw, b"to", b"cc", b"bcc"))
+    def encode(self) -> bytes:
+        """A compact form for the cache."""
+        date = "" if self.date is None else str(int(self.date.timestamp()))
+        fields = [date, *(" ".join(sorted(part)) for part in (self.addresses, self.domains, self.unreadable))]
+        return "\n".join(fields).encode()
+
+    @classmethod
+    def decode(cls, data: bytes) -> HeaderFacts:
+        date, addresses, domains, unreadable = data.decode().split("\n")
+        return cls(
+            datetime.fromtimestamp(int(date), UTC) if date else None,
+            frozenset(addresses.split()),
+            frozenset(domains.split()),
+            frozenset(unreadable.split()),
+        )
+
+
+_DATE_LINE = re.compile(rb"^date[ \t]*:(.*(?:\r?\n[ \t].*)*)", re.IGNORECASE | re.MULTILINE)
+
+
+def _header_date(raw: bytes) -> datetime | None:
+    found = _DATE_LINE.findall(raw)
+    if len(found) != 1:
+        return None  # none, or several: leave the choice to the real parse
+    from mailparser.dates import parse_mail_date  # imported on first use: a rescan may need none
+
+    # As the email package hands it to mail-parser: undecoded bytes as surrogates.
+    result = parse_mail_date(found[0].decode("ascii", "surrogateescape").strip())
+    value = result.value
+    return value if isinstance(value, datetime) and value.utcoffset() is not None else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +149,8 @@ class SentMessage:
         """
         if fallback_date is not None and fallback_date.utcoffset() is None:
             raise ValueError(f"fallback_date must be timezone-aware, got {fallback_date!r}")
+        import mailparser  # imported on first use: a cached rescan parses nothing
+
         try:
             parsed: Any = mailparser.parse_from_bytes(raw)
             header_date = parsed.date
@@ -141,6 +177,38 @@ class SentMessage:
             uid=uid,
             date_from_header=from_header,
         )
+
+
+def encode_message(message: SentMessage) -> bytes:
+    """A SentMessage as compact JSON, for the cache."""
+    return json.dumps(
+        [
+            int(message.date.timestamp()),
+            message.date_from_header,
+            list(message.recipients),
+            message.subject,
+            message.message_id,
+            message.in_reply_to,
+            message.sender,
+        ],
+        ensure_ascii=False,
+        separators=(",", ":"),
+    ).encode()
+
+
+def decode_message(data: bytes, uid: str | None) -> SentMessage:
+    """The SentMessage :func:`encode_message` wrote."""
+    seconds, from_header, recipients, subject, message_id, in_reply_to, sender = json.loads(data)
+    return SentMessage(
+        date=datetime.fromtimestamp(int(seconds), UTC),
+        recipients=tuple(recipients),
+        subject=subject,
+        message_id=message_id,
+        in_reply_to=in_reply_to,
+        sender=sender,
+        uid=uid,
+        date_from_header=bool(from_header),
+    )
 
 
 def _clean(value: object) -> str:

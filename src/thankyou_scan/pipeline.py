@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from .calendar import Calendar
-from .matching import match_followups, recipient_filter
+from .matching import Relevance, match_followups
 from .report import Report, SourceSummary
 from .sources.base import Source
 
@@ -29,7 +29,7 @@ def scan(calendar: Calendar, source: Source, *, now: datetime) -> Report:
         scanned = 0
     else:
         messages = source.sent_messages(
-            since=earliest - SEARCH_SLACK, until=now, relevant=recipient_filter(calendar)
+            since=earliest - SEARCH_SLACK, until=now, relevant=Relevance(calendar, now)
         )
         followups, _ = match_followups(calendar, messages, now)
         scanned = source.messages_scanned

@@ -6,10 +6,10 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
-from ..message import SentMessage
+from ..message import HeaderFacts, SentMessage
 
-Relevant = Callable[[bytes], bool]
-"""A cheap test on a message's raw header block: False means it cannot matter, so it is not parsed."""
+Relevant = Callable[[HeaderFacts], bool]
+"""A cheap test on what a message's raw headers show: False means it cannot matter, so it is not parsed."""
 
 __all__ = ["Relevant", "Source", "StaticSource"]
 
@@ -21,7 +21,7 @@ class Source(Protocol):
     ``since`` and ``until`` are hints: a source may narrow its reading to messages
     dated in that window (with slack), and may also yield messages outside it;
     matching applies the exact rules. ``relevant``, when given, lets a source skip
-    parsing messages whose raw headers show they cannot matter. ``messages_scanned``
+    parsing messages whose raw headers (:class:`HeaderFacts`) show they cannot matter. ``messages_scanned``
     counts the sent messages read, ``messages_skipped`` those that mattered but could
     not be parsed.
     """

@@ -8,10 +8,14 @@ only when the scan has finished. A file that is corrupt, truncated, of another
 version, for another mailbox or UIDVALIDITY, or unreadable is discarded with a
 warning, and the scan fetches everything again. Nothing is unpickled: plain bytes.
 
-Layout: ``MAGIC``; the records, zlib-compressed, each ``>IqI`` (UID, INTERNALDATE
-as Unix seconds or ``NO_DATE``, header length) then the header bytes; a JSON
-trailer (version, key, UIDVALIDITY, record count, CRC-32 of the uncompressed
-records); the trailer's length as 4 big-endian bytes.
+Besides the raw header block, each record keeps what was learnt from it: the cheap
+HeaderFacts, and the parsed SentMessage once mail-parser has read it (or the reason
+it could not), so a rescan parses nothing it parsed before.
+
+Layout: ``MAGIC``; the records, zlib-compressed, each ``>IqIII`` (UID, INTERNALDATE
+as Unix seconds or ``NO_DATE``, lengths of the header, the facts and the parsed
+message) then those bytes; a JSON trailer (version, key, UIDVALIDITY, record count,
+CRC-32 of the uncompressed records); the trailer's length as 4 big-endian bytes.
 """
 
 from __future__ import annotations
@@ -29,15 +33,15 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import BinaryIO
 
-__all__ = ["CacheFile", "CacheKey", "CacheWriter", "CachedMessage", "HeaderCache"]
+__all__ = ["SKIPPED", "CacheFile", "CacheKey", "CacheWriter", "CachedMessage", "HeaderCache"]
 
 log = logging.getLogger("thankyou_scan")
 
 UTC = timezone.utc
 MAGIC = b"thankyou-scan header cache\n"
-VERSION = 1
+VERSION = 2
 NO_DATE = -(2**63)
-_RECORD = struct.Struct(">IqI")
+_RECORD = struct.Struct(">IqIII")
 _LENGTH = struct.Struct(">I")
 _CHUNK = 1 << 16
 MAX_HEADER = 16 * 1024 * 1024
@@ -62,11 +66,20 @@ class CacheKey:
 
 @dataclass(frozen=True, slots=True)
 class CachedMessage:
-    """One message's header fields and INTERNALDATE, as the server sent them."""
+    """One message's header fields and INTERNALDATE as the server sent them, and what was learnt.
+
+    ``facts`` is HeaderFacts.encode(); ``parsed`` is encode_message() of the SentMessage,
+    ``SKIPPED`` + the reason when mail-parser could not use it, or b"" when never parsed.
+    """
 
     uid: int
     header: bytes
     internaldate: datetime | None
+    facts: bytes = b""
+    parsed: bytes = b""
+
+
+SKIPPED = b"\x00skipped:"
 
 
 class CacheError(Exception):
@@ -149,10 +162,10 @@ class CacheWriter:
         self._crc = 0
 
     def add(self, message: CachedMessage) -> None:
-        record = _RECORD.pack(message.uid, _seconds(message.internaldate), len(message.header))
-        self._crc = zlib.crc32(message.header, zlib.crc32(record, self._crc))
+        data = _pack(message)
+        self._crc = zlib.crc32(data, self._crc)
         self._count += 1
-        self._handle.write(self._compressor.compress(record + message.header))
+        self._handle.write(self._compressor.compress(data))
 
     def commit(self) -> None:
         """Finish the file and put it in place; a failure is a warning, the scan result stands."""
@@ -209,8 +222,7 @@ def _validate(handle: BinaryIO, end: int, meta: dict[str, object]) -> frozenset[
     crc = 0
     for message in _records(handle, end):
         uids.add(message.uid)
-        crc = zlib.crc32(_RECORD.pack(message.uid, _seconds(message.internaldate), len(message.header)), crc)
-        crc = zlib.crc32(message.header, crc)
+        crc = zlib.crc32(_pack(message), crc)
     if len(uids) != meta.get("count") or crc != meta.get("crc32"):
         raise CacheError("it is damaged (the record count or checksum differs)")
     return frozenset(uids)
@@ -230,20 +242,35 @@ def _records(handle: BinaryIO, end: int) -> Iterator[CachedMessage]:
             raise CacheError("the compressed records end early")
         position = 0
         while len(buffer) - position >= _RECORD.size:
-            uid, seconds, length = _RECORD.unpack_from(buffer, position)
-            if length > MAX_HEADER:
+            uid, seconds, header_length, facts_length, parsed_length = _RECORD.unpack_from(buffer, position)
+            if max(header_length, facts_length, parsed_length) > MAX_HEADER:
                 raise CacheError("a record is impossibly large")
-            start, stop = position + _RECORD.size, position + _RECORD.size + length
+            start = position + _RECORD.size
+            middle, later = start + header_length, start + header_length + facts_length
+            stop = later + parsed_length
             if len(buffer) < stop:
                 break
             internaldate = None if seconds == NO_DATE else datetime.fromtimestamp(seconds, UTC)
-            yield CachedMessage(uid, buffer[start:stop], internaldate)
+            yield CachedMessage(
+                uid, buffer[start:middle], internaldate, buffer[middle:later], buffer[later:stop]
+            )
             position = stop
         buffer = buffer[position:]
         if not chunk:
             if buffer:
                 raise CacheError("it ends in the middle of a record")
             return
+
+
+def _pack(message: CachedMessage) -> bytes:
+    head = _RECORD.pack(
+        message.uid,
+        _seconds(message.internaldate),
+        len(message.header),
+        len(message.facts),
+        len(message.parsed),
+    )
+    return head + message.header + message.facts + message.parsed
 
 
 def _seconds(moment: datetime | None) -> int:

@@ -16,7 +16,7 @@ import socket
 import ssl
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from types import TracebackType
@@ -36,9 +36,9 @@ from ..errors import (
     TlsError,
     UsageError,
 )
-from ..message import SentMessage
+from ..message import HeaderFacts, SentMessage, decode_message, encode_message
 from .base import Relevant
-from .cache import CachedMessage, CacheFile, CacheKey, CacheWriter, HeaderCache
+from .cache import SKIPPED, CachedMessage, CacheFile, CacheKey, CacheWriter, HeaderCache
 
 __all__ = ["SECURITY_MODES", "Folder", "ImapSource", "choose_sent_folder", "is_loopback"]
 
@@ -481,9 +481,10 @@ class ImapSource:
             if cached is not None:
                 yield from self._replay(cached, set(uids), since, writer, relevant)
             for uid, header, internal in self._fetch(name, uidvalidity, missing):
+                record = CachedMessage(uid, header or b"", internal)
+                message, record = self._use(record, relevant)
                 if writer is not None:
-                    writer.add(CachedMessage(uid, header or b"", internal))
-                message = self._message(uid, header, internal, relevant)
+                    writer.add(record)
                 if message is not None:
                     yield message
         except BaseException:
@@ -505,7 +506,7 @@ class ImapSource:
         horizon = since - timedelta(days=2) if since is not None else None
         for record in cached.messages():
             if record.uid in wanted:
-                message = self._message(record.uid, record.header, record.internaldate, relevant)
+                message, record = self._use(record, relevant)
                 if message is not None:
                     yield message
             elif horizon is None or record.internaldate is None or record.internaldate >= horizon:
@@ -548,19 +549,37 @@ class ImapSource:
             if self.progress is not None:
                 self.progress(done, len(uids))
 
-    def _message(
-        self, uid: int, header: bytes | None, internal: datetime | None, relevant: Relevant | None
-    ) -> SentMessage | None:
-        if header is not None and relevant is not None and not relevant(header):
-            return None
+    def _use(
+        self, record: CachedMessage, relevant: Relevant | None
+    ) -> tuple[SentMessage | None, CachedMessage]:
+        """The message if it can matter (parsed now, or taken from the cache), and the record to keep."""
+        no_header = not record.header
+        if not record.facts:
+            facts = HeaderFacts.from_headers(record.header, fallback_date=record.internaldate)
+            record = replace(record, facts=facts.encode())
+        else:
+            facts = HeaderFacts.decode(record.facts)
+        if relevant is not None and not no_header and not relevant(facts):
+            return None, record
+        uid = str(record.uid)
+        if record.parsed.startswith(SKIPPED):
+            self._skip(uid, record.parsed[len(SKIPPED) :].decode("utf-8", "replace"), counted_before=True)
+            return None, record
+        if record.parsed:
+            return decode_message(record.parsed, uid), record
         try:
-            if header is None:
+            if no_header:
                 raise MessageError("the server sent no headers for it")
-            return SentMessage.from_headers(header, fallback_date=internal, uid=str(uid))
+            message = SentMessage.from_headers(record.header, fallback_date=record.internaldate, uid=uid)
         except MessageError as exc:
-            self.messages_skipped += 1
-            log.warning("skipped message UID %s in %s on %s: %s", uid, self.folder, self.host, exc)
-            return None
+            self._skip(uid, str(exc))
+            return None, replace(record, parsed=SKIPPED + str(exc).encode())
+        return message, replace(record, parsed=encode_message(message))
+
+    def _skip(self, uid: str, reason: str, *, counted_before: bool = False) -> None:
+        self.messages_skipped += 1
+        again = " (as on the last scan)" if counted_before else ""
+        log.warning("skipped message UID %s in %s on %s: %s%s", uid, self.folder, self.host, reason, again)
 
     def _with_reconnect(
         self, what: str, action: Callable[[], T], *, after_reconnect: Callable[[], None] | None = None

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from ..errors import MailboxError, MessageError
-from ..message import SentMessage, header_addresses
+from ..message import HeaderFacts, SentMessage, header_addresses
 from .base import Relevant
 
 __all__ = ["MaildirSource", "MboxSource"]
@@ -70,7 +70,9 @@ class _FileSource:
             if not self._is_sent(header_block):
                 continue
             self.messages_scanned += 1
-            if relevant is not None and not relevant(header_block):
+            if relevant is not None and not relevant(
+                HeaderFacts.from_headers(header_block, fallback_date=delivered)
+            ):
                 continue
             try:
                 yield SentMessage.from_headers(header_block, fallback_date=delivered, uid=key)
