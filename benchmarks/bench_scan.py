@@ -325,7 +325,7 @@ def run_server(
 
 def show(name: str, n: int, rows: list[dict[str, float | str]]) -> None:
     base = next((row for row in rows if str(row["row"]).startswith("a")), None)
-    print(f"\n{name}, N={n}")
+    print(f"\n{name}, N={n}", flush=True)
     print(
         f"{'row':<12}{'seconds':>10}{'MB recv':>12}{'commands':>10}{'peak RSS MB':>13}{'time a/x':>10}{'bytes x/a':>11}"
     )
@@ -334,7 +334,8 @@ def show(name: str, n: int, rows: list[dict[str, float | str]]) -> None:
         ratio_bytes = f"{float(row['bytes']) / float(base['bytes']):.3%}" if base else "-"
         print(
             f"{row['row']:<12}{float(row['seconds']):>10.2f}{float(row['bytes']) / 1e6:>12.2f}"
-            f"{int(row['commands']):>10}{float(row['rss_mb']):>13.0f}{ratio_time:>10}{ratio_bytes:>11}"
+            f"{int(row['commands']):>10}{float(row['rss_mb']):>13.0f}{ratio_time:>10}{ratio_bytes:>11}",
+            flush=True,
         )
 
 
@@ -359,8 +360,7 @@ def main() -> None:
                 print("dovecot is not installed (apt-get install dovecot-imapd): skipped")
                 continue
             results[name] = run_server(name, args, corpus, Path(work))
-    for name, rows in results.items():
-        show(name, args.n, rows)
+            show(name, args.n, results[name])
 
 
 if __name__ == "__main__":

@@ -1,10 +1,11 @@
-"""Session fixtures: a real GreenMail server for the tests marked `imap`."""
+"""Session fixtures: real GreenMail and Dovecot servers for the tests marked `imap`."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,7 +13,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # tests/helpers.py, tests/greenmail.py
 
-from greenmail import Account, GreenMail, find_jar
+from dovecot import Dovecot, find_dovecot
+from greenmail import Account, GreenMail, Server, find_jar
 
 
 def _unavailable(reason: str) -> None:
@@ -38,9 +40,39 @@ def greenmail(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GreenMail]:
         server.stop()
 
 
+@pytest.fixture(scope="session")
+def dovecot() -> Iterator[Dovecot]:
+    if find_dovecot() is None:
+        _unavailable(
+            "Dovecot is not installed (apt-get install dovecot-imapd; scripts/test does it where it can)"
+        )
+    # Dovecot's own processes run as other users: its folder must be traversable, unlike pytest's.
+    root = Path(tempfile.mkdtemp(prefix="thankyou-scan-dovecot-"))
+    server = Dovecot(root)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(params=["greenmail", "dovecot"])
+def server(request: pytest.FixtureRequest) -> Server:
+    """Each real IMAP server in turn."""
+    found: Server = request.getfixturevalue(request.param)
+    return found
+
+
 @pytest.fixture
-def account(greenmail: GreenMail) -> Account:
-    """A fresh GreenMail user with an empty mailbox (only INBOX)."""
+def account(server: Server) -> Account:
+    """A fresh user with an empty mailbox, on each server in turn."""
+    return server.account()
+
+
+@pytest.fixture
+def gm_account(greenmail: GreenMail) -> Account:
+    """A fresh GreenMail user, for what only GreenMail is set up for (IMAPS, XOAUTH2)."""
     return greenmail.account()
 
 

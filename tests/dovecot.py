@@ -1,14 +1,16 @@
-"""A real Dovecot (Debian's dovecot-imapd) for tests and benchmarks: loopback, plain IMAP, Maildir.
+r"""A real Dovecot (Debian's dovecot-imapd) for tests and benchmarks: loopback, plain IMAP, Maildir.
 
 Runs in the foreground as root with its own configuration, base and state folders
 under a temporary directory. Mail lives in Maildir with the "fs" layout, so the
 hierarchy delimiter is "/" and `[Gmail]/Sent Mail` is a real child of `[Gmail]`.
-Sent and Drafts carry their special-use flags. Messages can be written straight
+Folders carry special-use flags as real Gmail's do (`Sent` and `[Gmail]/Sent Mail`
+\Sent, `[Gmail]/All Mail` \All, ...) once a test creates them. Messages can be written straight
 into the Maildir (far faster than APPEND); the file's mtime is the INTERNALDATE.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -17,7 +19,9 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from greenmail import Account, free_port
+from imapclient import IMAPClient
+
+from greenmail import Account, free_port, imap_client
 
 MAIL_UID = 65534  # "nobody": Dovecot refuses to access mail as root
 
@@ -75,11 +79,24 @@ namespace inbox {{
   separator = /
   mailbox Sent {{
     special_use = \\Sent
-    auto = subscribe
   }}
   mailbox Drafts {{
     special_use = \\Drafts
-    auto = subscribe
+  }}
+  mailbox "[Gmail]/Sent Mail" {{
+    special_use = \\Sent
+  }}
+  mailbox "[Gmail]/All Mail" {{
+    special_use = \\All
+  }}
+  mailbox "[Gmail]/Drafts" {{
+    special_use = \\Drafts
+  }}
+  mailbox "[Gmail]/Spam" {{
+    special_use = \\Junk
+  }}
+  mailbox "[Gmail]/Trash" {{
+    special_use = \\Trash
   }}
 }}
 """
@@ -146,6 +163,10 @@ class Dovecot:
             return next(self._unused)
         except StopIteration:
             raise RuntimeError("all Dovecot test users are used") from None
+
+    def client(self, account: Account) -> contextlib.AbstractContextManager[IMAPClient]:
+        """A plain-IMAP client logged in as ``account``, for seeding and inspecting."""
+        return imap_client(self.imap_port, account)
 
     def maildir(self, account: Account, folder: str) -> Path:
         """The Maildir of ``folder`` ("INBOX" or a "/"-separated name), created with cur/new/tmp."""

@@ -10,19 +10,30 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+import time
 from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
 class CutOn:
-    """Close the connection when the client sends ``command`` for the ``nth`` time."""
+    """When the client sends ``command`` for the ``nth`` time on a connection, do ``action``.
+
+    "cut" closes both sides; "stall" holds the connection open and answers nothing;
+    "bad" and "no" answer the command with a tagged BAD or NO instead of the server.
+    """
 
     command: bytes
     nth: int = 1
+    action: str = "cut"
+
+
+@dataclass(frozen=True)
+class CloseOnConnect:
+    """Close the connection before the server's greeting."""
 
 
 class FaultProxy:
-    def __init__(self, target_port: int, rules: list[CutOn | None]) -> None:
+    def __init__(self, target_port: int, rules: list[CutOn | CloseOnConnect | None]) -> None:
         self.target_port = target_port
         self.rules = rules
         self.connections = 0
@@ -52,9 +63,22 @@ class FaultProxy:
                 return
             rule = self.rules[min(self.connections, len(self.rules) - 1)]
             self.connections += 1
+            if isinstance(rule, CloseOnConnect):
+                client.close()
+                continue
             server = socket.create_connection(("127.0.0.1", self.target_port))
             threading.Thread(target=self._pump, args=(server, client, None, False), daemon=True).start()
             threading.Thread(target=self._pump, args=(client, server, rule, True), daemon=True).start()
+
+    def _misbehave(self, rule: CutOn, line: bytes, client: socket.socket) -> None:
+        if rule.action == "cut":
+            raise ConnectionAbortedError
+        if rule.action == "stall":
+            while not self._closed:  # keep the connection open, answer nothing
+                time.sleep(0.05)
+            raise ConnectionAbortedError
+        tag = line.split()[0]
+        client.sendall(tag + b" " + rule.action.upper().encode() + b" simulated failure\r\n")
 
     def _pump(self, source: socket.socket, sink: socket.socket, rule: CutOn | None, watch: bool) -> None:
         seen = 0
@@ -69,10 +93,13 @@ class FaultProxy:
                         if rule is not None and name == rule.command:
                             seen += 1
                             if seen == rule.nth:
-                                raise ConnectionAbortedError
+                                self._misbehave(rule, line, source)
+                                chunk = b""
+                                break
                         if name:
                             self.commands.append(name)
-                sink.sendall(chunk)
+                if chunk:
+                    sink.sendall(chunk)
                 if watch:
                     self.bytes_to_server += len(chunk)
                 else:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from importlib import resources
 from pathlib import Path
+from typing import Protocol
 
 from imapclient import IMAPClient, imap_utf7
 
@@ -152,15 +153,29 @@ class GreenMail:
         except StopIteration:
             raise RuntimeError(f"all {USERS} GreenMail test users are used; raise USERS") from None
 
-    @contextlib.contextmanager
-    def client(self, account: Account) -> Iterator[IMAPClient]:
+    def client(self, account: Account) -> contextlib.AbstractContextManager[IMAPClient]:
         """A plain-IMAP client logged in as ``account``, for seeding and inspecting (never the code under test)."""
-        client = IMAPClient("127.0.0.1", port=self.imap_port, ssl=False, timeout=30)
-        client.login(account.user, account.password)
-        try:
-            yield client
-        finally:
-            client.logout()
+        return imap_client(self.imap_port, account)
+
+
+class Server(Protocol):
+    """What the tests need of an IMAP server: GreenMail or Dovecot."""
+
+    imap_port: int
+
+    def account(self) -> Account: ...
+
+    def client(self, account: Account) -> contextlib.AbstractContextManager[IMAPClient]: ...
+
+
+@contextlib.contextmanager
+def imap_client(port: int, account: Account) -> Iterator[IMAPClient]:
+    client = IMAPClient("127.0.0.1", port=port, ssl=False, timeout=30)
+    client.login(account.user, account.password)
+    try:
+        yield client
+    finally:
+        client.logout()
 
 
 @dataclass(frozen=True)
@@ -183,8 +198,9 @@ def seed(
     """
     if create:
         with server.client(account) as client:
+            existing = {name for _flags, _delimiter, name in client.list_folders()}
             for name in folders:
-                if name != "INBOX":
+                if name not in existing:
                     client.create_folder(name)
     with socket.create_connection(("127.0.0.1", server.imap_port), timeout=60) as raw:
         reader = raw.makefile("rb")
@@ -223,14 +239,16 @@ def _greenmail_safe(moment: datetime) -> datetime:
     return moment.astimezone(timezone.utc)
 
 
-def snapshot(server: GreenMail, account: Account) -> dict[str, list[tuple[int, tuple[bytes, ...], int]]]:
+def snapshot(server: Server, account: Account) -> dict[str, list[tuple[int, tuple[bytes, ...], int]]]:
     """Every folder's (UID, flags, size): what "nothing changed" compares.
 
     \\Recent is left out: it is per-session state, not part of the mailbox.
     """
     state: dict[str, list[tuple[int, tuple[bytes, ...], int]]] = {}
     with server.client(account) as client:
-        for _flags, _delimiter, name in client.list_folders():
+        for flags, _delimiter, name in client.list_folders():
+            if b"\\Noselect" in flags:
+                continue
             client.select_folder(name, readonly=True)
             uids = client.search(["ALL"])
             fetched = client.fetch(uids, ["FLAGS", "RFC822.SIZE"]) if uids else {}
@@ -279,7 +297,7 @@ def draft_to_everyone() -> Mail:
     )
 
 
-def seed_gmail_shaped(server: GreenMail, account: Account, sent_folder: str = "[Gmail]/Sent Mail") -> None:
+def seed_gmail_shaped(server: Server, account: Account, sent_folder: str = "[Gmail]/Sent Mail") -> None:
     """A Gmail-shaped account as GreenMail serves it (flat names, no special-use flags).
 
     All Mail holds received mail too, and Drafts, Spam and Trash hold mail to the

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from faultproxy import FaultProxy
-from greenmail import Account, GreenMail, Mail, demo_mail, seed
+from greenmail import Account, Mail, Server, demo_mail, seed
 from helpers import raw_message
 from thankyou_scan import ImapSource, load_calendar, scan
 from thankyou_scan.report import Report
@@ -125,17 +125,17 @@ def test_unwritable_cache_folder_is_a_warning(tmp_path: Path, caplog: pytest.Log
     assert "cannot write the cache" in caplog.text
 
 
-# -- against GreenMail ---------------------------------------------------------------
+# -- against the real servers ---------------------------------------------------------------
 
 CALENDAR = Path(__file__).resolve().parent.parent / "src" / "thankyou_scan" / "data" / "demo-calendar.yaml"
 NOW = datetime(2026, 11, 10, 17, 0, tzinfo=UTC)
 
 
 def run(
-    greenmail: GreenMail, account: Account, cache: HeaderCache | None, port: int | None = None
+    server: Server, account: Account, cache: HeaderCache | None, port: int | None = None
 ) -> tuple[Report, ImapSource]:
     source = ImapSource(
-        "127.0.0.1", port=port or greenmail.imap_port, security="plain", user=account.user,
+        "127.0.0.1", port=port or server.imap_port, security="plain", user=account.user,
         password=account.password, cache=cache,
     )  # fmt: skip
     with source:
@@ -155,18 +155,16 @@ def late_note(n: int) -> Mail:
 
 
 @pytest.mark.imap
-def test_rescans_give_exactly_the_cold_scans_report(
-    greenmail: GreenMail, account: Account, tmp_path: Path
-) -> None:
-    seed(greenmail, account, {"Sent": demo_mail()})
+def test_rescans_give_exactly_the_cold_scans_report(server: Server, account: Account, tmp_path: Path) -> None:
+    seed(server, account, {"Sent": demo_mail()})
     cache = HeaderCache(tmp_path / "cache")
-    cold, source = run(greenmail, account, cache)
+    cold, source = run(server, account, cache)
     assert source.messages_fetched == 8
-    again, source = run(greenmail, account, cache)
+    again, source = run(server, account, cache)
     assert source.messages_fetched == 0
     assert again == cold
 
-    with greenmail.client(account) as client:  # two new notes, one message deleted
+    with server.client(account) as client:  # two new notes, one message deleted
         for n in (1, 2):
             mail = late_note(n)
             client.append(
@@ -176,66 +174,66 @@ def test_rescans_give_exactly_the_cold_scans_report(
         first = client.search(["ALL"])[0]
         client.delete_messages([first])
         client.expunge()
-    rescan, source = run(greenmail, account, cache)
+    rescan, source = run(server, account, cache)
     assert source.messages_fetched == 2
-    fresh, _ = run(greenmail, account, None)
+    fresh, _ = run(server, account, None)
     assert rescan == fresh
     assert rescan != cold  # Samir's note now shows as late
 
 
 @pytest.mark.imap
 def test_a_cache_from_another_uidvalidity_is_never_used(
-    greenmail: GreenMail, account: Account, tmp_path: Path
+    server: Server, account: Account, tmp_path: Path
 ) -> None:
-    seed(greenmail, account, {"Sent": demo_mail()})
+    seed(server, account, {"Sent": demo_mail()})
     cache = HeaderCache(tmp_path / "cache")
-    expected, _ = run(greenmail, account, None)
-    with greenmail.client(account) as client:
+    expected, _ = run(server, account, None)
+    with server.client(account) as client:
         uidvalidity = client.select_folder("Sent", readonly=True)[b"UIDVALIDITY"]
     # A cache left from before the folder was rebuilt: UID 1 then was a note to Samir.
-    writer = cache.writer(CacheKey("127.0.0.1", greenmail.imap_port, account.user, "Sent"), uidvalidity - 1)
+    writer = cache.writer(CacheKey("127.0.0.1", server.imap_port, account.user, "Sent"), uidvalidity - 1)
     assert writer is not None
     writer.add(
         CachedMessage(1, b"To: samir@initech.example\r\nDate: Thu, 5 Nov 2026 10:00:00 +0000\r\n", None)
     )
     writer.commit()
-    report, source = run(greenmail, account, cache)
+    report, source = run(server, account, cache)
     assert source.messages_fetched == 8
     assert report == expected
 
 
 @pytest.mark.imap
 def test_a_corrupt_cache_costs_a_full_fetch_not_a_wrong_report(
-    greenmail: GreenMail, account: Account, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    server: Server, account: Account, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    seed(greenmail, account, {"Sent": demo_mail()})
+    seed(server, account, {"Sent": demo_mail()})
     cache = HeaderCache(tmp_path / "cache")
-    cold, _ = run(greenmail, account, cache)
+    cold, _ = run(server, account, cache)
     (path,) = (tmp_path / "cache").iterdir()
     corrupt_middle(path)
     with caplog.at_level(logging.WARNING, logger="thankyou_scan"):
-        report, source = run(greenmail, account, cache)
+        report, source = run(server, account, cache)
     assert "discarding the cache" in caplog.text
     assert source.messages_fetched == 8
     assert report == cold
-    assert run(greenmail, account, cache)[1].messages_fetched == 0  # rebuilt
+    assert run(server, account, cache)[1].messages_fetched == 0  # rebuilt
 
 
 @pytest.mark.imap
-def test_fetches_and_commands_are_bounded(greenmail: GreenMail, account: Account, tmp_path: Path) -> None:
+def test_fetches_and_commands_are_bounded(server: Server, account: Account, tmp_path: Path) -> None:
     mails = [
         Mail(raw_message(to=f"person{n % 300}@company{n % 40}.example", date="Tue, 3 Nov 2026 10:00:00 +0000",
                          message_id=f"<bulk{n}@x>"), datetime(2026, 11, 3, 10, tzinfo=UTC))
         for n in range(2000)
     ] + demo_mail()  # fmt: skip
-    seed(greenmail, account, {"Sent": mails})
+    seed(server, account, {"Sent": mails})
     cache = HeaderCache(tmp_path / "cache")
-    with FaultProxy(greenmail.imap_port, [None]) as proxy:  # one proxy: the cache is keyed by port too
-        cold, source = run(greenmail, account, cache, port=proxy.port)
+    with FaultProxy(server.imap_port, [None]) as proxy:  # one proxy: the cache is keyed by port too
+        cold, source = run(server, account, cache, port=proxy.port)
         assert source.messages_scanned == 2008
         assert proxy.commands.count(b"FETCH") == 9  # 2008 UIDs in batches of 250
         proxy.commands.clear()
-        warm, source = run(greenmail, account, cache, port=proxy.port)
+        warm, source = run(server, account, cache, port=proxy.port)
     assert warm == cold
     assert source.messages_fetched == 0
     assert b"FETCH" not in proxy.commands

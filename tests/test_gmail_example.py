@@ -46,38 +46,44 @@ def run_example(greenmail: GreenMail, env: dict[str, str], *args: str) -> subpro
     )  # fmt: skip
 
 
-def library_json(greenmail: GreenMail, account: Account, now: str) -> dict[str, object]:
+def library_json(greenmail: GreenMail, gm_account: Account, now: str) -> dict[str, object]:
     with ImapSource(
-        "127.0.0.1", port=greenmail.imap_port, security="plain", user=account.user, password=account.password
+        "127.0.0.1",
+        port=greenmail.imap_port,
+        security="plain",
+        user=gm_account.user,
+        password=gm_account.password,
     ) as source:
         report = scan(load_calendar(CALENDAR), source, now=datetime.fromisoformat(now))
     data: dict[str, object] = json.loads(render(report, "json"))
     return data
 
 
-def test_app_password_example_gives_the_librarys_report(greenmail: GreenMail, account: Account) -> None:
-    seed_gmail_shaped(greenmail, account)
-    app_password = " ".join(account.password[i : i + 4] for i in range(0, len(account.password), 4))
+def test_app_password_example_gives_the_librarys_report(greenmail: GreenMail, gm_account: Account) -> None:
+    seed_gmail_shaped(greenmail, gm_account)
+    app_password = " ".join(gm_account.password[i : i + 4] for i in range(0, len(gm_account.password), 4))
     result = run_example(
-        greenmail, {"GMAIL_ADDRESS": account.user, "GMAIL_APP_PASSWORD": app_password}, "--json"
+        greenmail, {"GMAIL_ADDRESS": gm_account.user, "GMAIL_APP_PASSWORD": app_password}, "--json"
     )
     assert result.returncode == 1, result.stderr  # the demo has missing notes
     report = json.loads(result.stdout)
     assert report["source"]["folder"] == "[Gmail]/Sent Mail"
-    assert report == library_json(greenmail, account, report["now"])
-    text = run_example(greenmail, {"GMAIL_ADDRESS": account.user, "GMAIL_APP_PASSWORD": account.password})
+    assert report == library_json(greenmail, gm_account, report["now"])
+    text = run_example(
+        greenmail, {"GMAIL_ADDRESS": gm_account.user, "GMAIL_APP_PASSWORD": gm_account.password}
+    )
     assert "MISSING (" in text.stdout and text.returncode == 1
 
 
 def test_oauth2_example_refreshes_and_logs_in_with_xoauth2(
-    greenmail: GreenMail, account: Account, google: FakeGoogle, tmp_path: Path
+    greenmail: GreenMail, gm_account: Account, google: FakeGoogle, tmp_path: Path
 ) -> None:
-    seed_gmail_shaped(greenmail, account, sent_folder="[Gmail]/Messages envoyés")
-    google.access_token = account.password  # GreenMail takes the password as the XOAUTH2 token
+    seed_gmail_shaped(greenmail, gm_account, sent_folder="[Gmail]/Messages envoyés")
+    google.access_token = gm_account.password  # GreenMail takes the password as the XOAUTH2 token
     token_file = tmp_path / "token.json"
     FileTokenStore(token_file).save({"refresh_token": "refresh-1"})
     env = {
-        "GMAIL_ADDRESS": account.user,
+        "GMAIL_ADDRESS": gm_account.user,
         "GMAIL_CLIENT_SECRET": str(google.client_secret_file(tmp_path)),
         "GMAIL_TOKEN_FILE": str(token_file),
     }
@@ -85,19 +91,19 @@ def test_oauth2_example_refreshes_and_logs_in_with_xoauth2(
     assert result.returncode == 1, result.stderr
     report = json.loads(result.stdout)
     assert report["source"]["folder"] == "[Gmail]/Messages envoyés"
-    assert report == library_json(greenmail, account, report["now"])
+    assert report == library_json(greenmail, gm_account, report["now"])
     assert [r["grant_type"] for r in google.requests] == ["refresh_token"]
-    assert json.loads(token_file.read_text())["access_token"] == account.password
-    assert account.password not in result.stderr
+    assert json.loads(token_file.read_text())["access_token"] == gm_account.password
+    assert gm_account.password not in result.stderr
 
 
 def test_oauth2_example_with_a_revoked_token_says_what_to_do(
-    greenmail: GreenMail, account: Account, google: FakeGoogle, tmp_path: Path
+    greenmail: GreenMail, gm_account: Account, google: FakeGoogle, tmp_path: Path
 ) -> None:
     token_file = tmp_path / "token.json"
     FileTokenStore(token_file).save({"refresh_token": "revoked"})
     env = {
-        "GMAIL_ADDRESS": account.user,
+        "GMAIL_ADDRESS": gm_account.user,
         "GMAIL_CLIENT_SECRET": str(google.client_secret_file(tmp_path)),
         "GMAIL_TOKEN_FILE": str(token_file),
     }
@@ -107,36 +113,38 @@ def test_oauth2_example_with_a_revoked_token_says_what_to_do(
     assert "Traceback" not in result.stderr
 
 
-def test_example_without_credentials_exits_2(greenmail: GreenMail, account: Account) -> None:
-    result = run_example(greenmail, {"GMAIL_ADDRESS": account.user})
+def test_example_without_credentials_exits_2(greenmail: GreenMail, gm_account: Account) -> None:
+    result = run_example(greenmail, {"GMAIL_ADDRESS": gm_account.user})
     assert (result.returncode, result.stdout) == (2, "")
     assert "GMAIL_APP_PASSWORD" in result.stderr
     result = run_example(greenmail, {})
     assert "GMAIL_ADDRESS" in result.stderr and result.returncode == 2
 
 
-def test_xoauth2_login(greenmail: GreenMail, account: Account, caplog: pytest.LogCaptureFixture) -> None:
+def test_xoauth2_login(greenmail: GreenMail, gm_account: Account, caplog: pytest.LogCaptureFixture) -> None:
     with (
         caplog.at_level(logging.DEBUG),
         ImapSource(
             "127.0.0.1",
             port=greenmail.imap_port,
             security="plain",
-            user=account.user,
-            oauth2_token=account.password,
+            user=gm_account.user,
+            oauth2_token=gm_account.password,
         ) as source,
     ):
         assert source.list_folders()
-    payload = base64.b64encode(f"user={account.user}\1auth=Bearer {account.password}\1\1".encode()).decode()
+    payload = base64.b64encode(
+        f"user={gm_account.user}\1auth=Bearer {gm_account.password}\1\1".encode()
+    ).decode()
     assert "AUTHENTICATE" in caplog.text  # imapclient logged the exchange at DEBUG...
-    assert account.password not in caplog.text
+    assert gm_account.password not in caplog.text
     assert payload not in caplog.text  # ...without the token
     with pytest.raises(AuthenticationError) as caught:
         ImapSource(
             "127.0.0.1",
             port=greenmail.imap_port,
             security="plain",
-            user=account.user,
+            user=gm_account.user,
             oauth2_token="ya29.wrong-token",
         ).open()
     assert "ya29.wrong-token" not in str(caught.value)

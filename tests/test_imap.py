@@ -14,6 +14,7 @@ from greenmail import (
     Account,
     GreenMail,
     Mail,
+    Server,
     demo_inbox_mail,
     demo_mail,
     draft_to_everyone,
@@ -128,7 +129,7 @@ def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     return code, out, err
 
 
-def imap_args(server: GreenMail, account: Account, *extra: str) -> list[str]:
+def imap_args(server: Server, account: Account, *extra: str) -> list[str]:
     return [
         "--imap-host", "127.0.0.1", "--imap-port", str(server.imap_port), "--security", "plain",
         "--user", account.user, "--password-env", "TEST_IMAP_PASSWORD", *extra,
@@ -156,10 +157,10 @@ def mbox_report(capsys: pytest.CaptureFixture[str]) -> dict[str, object]:
 
 @pytest.mark.imap
 def test_imap_report_equals_the_mbox_report_for_the_same_mail(
-    greenmail: GreenMail, password_env: Account, capsys: pytest.CaptureFixture[str]
+    server: Server, password_env: Account, capsys: pytest.CaptureFixture[str]
 ) -> None:
     seed(
-        greenmail,
+        server,
         password_env,
         {"Sent": demo_mail(), "INBOX": demo_inbox_mail(), "Drafts": [draft_to_everyone()]},
     )
@@ -170,7 +171,7 @@ def test_imap_report_equals_the_mbox_report_for_the_same_mail(
             "scan",
             "--calendar",
             str(cal),
-            *imap_args(greenmail, password_env),
+            *imap_args(server, password_env),
             "--now",
             DEMO_NOW,
             "--format",
@@ -192,10 +193,10 @@ def test_imap_report_equals_the_mbox_report_for_the_same_mail(
 
 @pytest.mark.imap
 def test_gmail_shaped_account_is_found_without_folder(
-    greenmail: GreenMail, password_env: Account, capsys: pytest.CaptureFixture[str]
+    server: Server, password_env: Account, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    seed_gmail_shaped(greenmail, password_env)
-    code, out, _ = cli(capsys, "folders", *imap_args(greenmail, password_env))
+    seed_gmail_shaped(server, password_env)
+    code, out, _ = cli(capsys, "folders", *imap_args(server, password_env))
     assert code == 0
     marked = [line for line in out.splitlines() if line.startswith("*")]
     assert len(marked) == 1 and "[Gmail]/Sent Mail" in marked[0]
@@ -206,7 +207,7 @@ def test_gmail_shaped_account_is_found_without_folder(
             "scan",
             "--calendar",
             str(cal),
-            *imap_args(greenmail, password_env),
+            *imap_args(server, password_env),
             "--now",
             DEMO_NOW,
             "--format",
@@ -218,15 +219,15 @@ def test_gmail_shaped_account_is_found_without_folder(
 
 
 @pytest.mark.imap
-def test_localized_gmail_sent_folder(greenmail: GreenMail, account: Account) -> None:
+def test_localized_gmail_sent_folder(server: Server, account: Account) -> None:
     seed(
-        greenmail,
+        server,
         account,
         {"[Google Mail]/Entwürfe": [draft_to_everyone()], "[Google Mail]/Gesendet": demo_mail()},
     )
     calendar = load_calendar(Path(str(DATA / "demo-calendar.yaml")))
     with ImapSource(
-        "127.0.0.1", port=greenmail.imap_port, security="plain", user=account.user, password=account.password
+        "127.0.0.1", port=server.imap_port, security="plain", user=account.user, password=account.password
     ) as source:
         report = scan(calendar, source, now=datetime(2026, 11, 10, 17, 0, tzinfo=UTC))
     assert report.source.folder == "[Google Mail]/Gesendet"
@@ -235,18 +236,16 @@ def test_localized_gmail_sent_folder(greenmail: GreenMail, account: Account) -> 
 
 @pytest.mark.imap
 def test_folder_option_overrides_and_refuses_all_mail(
-    greenmail: GreenMail, password_env: Account, capsys: pytest.CaptureFixture[str]
+    server: Server, password_env: Account, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    seed(
-        greenmail, password_env, {"Sent": [], "Outbox archive": demo_mail(), "[Gmail]/All Mail": demo_mail()}
-    )
+    seed(server, password_env, {"Sent": [], "Outbox archive": demo_mail(), "[Gmail]/All Mail": demo_mail()})
     with resources.as_file(DATA / "demo-calendar.yaml") as cal:
         code, out, _ = cli(
             capsys,
             "scan",
             "--calendar",
             str(cal),
-            *imap_args(greenmail, password_env, "--folder", "Outbox archive"),
+            *imap_args(server, password_env, "--folder", "Outbox archive"),
             "--now",
             DEMO_NOW,
             "--format",
@@ -258,7 +257,7 @@ def test_folder_option_overrides_and_refuses_all_mail(
             "scan",
             "--calendar",
             str(cal),
-            *imap_args(greenmail, password_env, "--folder", "[Gmail]/All Mail"),
+            *imap_args(server, password_env, "--folder", "[Gmail]/All Mail"),
             "--now",
             DEMO_NOW,
         )
@@ -269,7 +268,7 @@ def test_folder_option_overrides_and_refuses_all_mail(
             "scan",
             "--calendar",
             str(cal),
-            *imap_args(greenmail, password_env, "--folder", "Nope"),
+            *imap_args(server, password_env, "--folder", "Nope"),
             "--now",
             DEMO_NOW,
         )
@@ -279,24 +278,24 @@ def test_folder_option_overrides_and_refuses_all_mail(
 
 @pytest.mark.imap
 def test_no_sent_folder_lists_what_exists(
-    greenmail: GreenMail, password_env: Account, capsys: pytest.CaptureFixture[str]
+    server: Server, password_env: Account, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    seed(greenmail, password_env, {"Archive": [], "[Gmail]/All Mail": demo_mail()})
+    seed(server, password_env, {"Archive": [], "[Gmail]/All Mail": demo_mail()})
     with resources.as_file(DATA / "demo-calendar.yaml") as cal:
         code, out, err = cli(
-            capsys, "scan", "--calendar", str(cal), *imap_args(greenmail, password_env), "--now", DEMO_NOW
+            capsys, "scan", "--calendar", str(cal), *imap_args(server, password_env), "--now", DEMO_NOW
         )
     assert (code, out) == (3, "")
     assert "no Sent folder found" in err and "'Archive'" in err and "--folder" in err
 
 
 @pytest.mark.imap
-def test_garbage_date_is_placed_by_internaldate(greenmail: GreenMail, account: Account) -> None:
+def test_garbage_date_is_placed_by_internaldate(server: Server, account: Account) -> None:
     calendar = parse_calendar(
         "timezone: UTC\nevents:\n  - {title: Chat, kind: meeting, start: 2026-11-02 10:00, people: [ada@acme.example]}\n"
     )
     seed(
-        greenmail,
+        server,
         account,
         {
             "Sent": [
@@ -305,7 +304,7 @@ def test_garbage_date_is_placed_by_internaldate(greenmail: GreenMail, account: A
         },
     )
     with ImapSource(
-        "127.0.0.1", port=greenmail.imap_port, security="plain", user=account.user, password=account.password
+        "127.0.0.1", port=server.imap_port, security="plain", user=account.user, password=account.password
     ) as source:
         report = scan(calendar, source, now=datetime(2026, 11, 10, tzinfo=UTC))
     (followup,) = report.followups
@@ -317,7 +316,7 @@ def test_garbage_date_is_placed_by_internaldate(greenmail: GreenMail, account: A
 
 @pytest.mark.imap
 def test_wrong_password_exit_3_and_the_secret_is_never_shown(
-    greenmail: GreenMail,
+    server: Server,
     account: Account,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
@@ -326,14 +325,14 @@ def test_wrong_password_exit_3_and_the_secret_is_never_shown(
     monkeypatch.setenv("TEST_IMAP_PASSWORD", wrong)
     with resources.as_file(DATA / "demo-calendar.yaml") as cal:
         code, out, err = cli(
-            capsys, "scan", "-v", "--calendar", str(cal), *imap_args(greenmail, account), "--now", DEMO_NOW
+            capsys, "scan", "-v", "--calendar", str(cal), *imap_args(server, account), "--now", DEMO_NOW
         )
     assert (code, out) == (3, "")
     assert "refused the login" in err
     assert wrong not in err
     with pytest.raises(AuthenticationError) as caught:
         ImapSource(
-            "127.0.0.1", port=greenmail.imap_port, security="plain", user=account.user, password=wrong
+            "127.0.0.1", port=server.imap_port, security="plain", user=account.user, password=wrong
         ).open()
     assert wrong not in str(caught.value) and wrong not in repr(caught.value)
     assert caught.value.__suppress_context__  # imaplib's own exception (and its frames) stay hidden
@@ -342,18 +341,19 @@ def test_wrong_password_exit_3_and_the_secret_is_never_shown(
 @pytest.mark.imap
 def test_imaps_certificate_checked_by_default(
     greenmail: GreenMail,
-    password_env: Account,
+    gm_account: Account,
     capsys: pytest.CaptureFixture[str],
-    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    seed(greenmail, password_env, {"Sent": demo_mail()})
+    monkeypatch.setenv("TEST_IMAP_PASSWORD", gm_account.password)
+    seed(greenmail, gm_account, {"Sent": demo_mail()})
     tls = [
         "--imap-host",
         "127.0.0.1",
         "--imap-port",
         str(greenmail.imaps_port),
         "--user",
-        password_env.user,
+        gm_account.user,
         "--password-env",
         "TEST_IMAP_PASSWORD",
     ]
@@ -393,24 +393,24 @@ def test_imaps_certificate_checked_by_default(
         assert "TLS certificate checking is OFF" in err
     with pytest.raises(TlsError):
         ImapSource(
-            "127.0.0.1", port=greenmail.imaps_port, user=password_env.user, password=password_env.password
+            "127.0.0.1", port=greenmail.imaps_port, user=gm_account.user, password=gm_account.password
         ).open()
     # by name as well as by address: the certificate names localhost, and the name is checked
     with ImapSource(
         "localhost",
         port=greenmail.imaps_port,
-        user=password_env.user,
-        password=password_env.password,
+        user=gm_account.user,
+        password=gm_account.password,
         tls_ca=greenmail.ca_pem,
     ) as source:
         assert source.list_folders()
 
 
 @pytest.mark.imap
-def test_scan_changes_nothing_and_keeps_unseen_unseen(greenmail: GreenMail, account: Account) -> None:
+def test_scan_changes_nothing_and_keeps_unseen_unseen(server: Server, account: Account) -> None:
     unseen = [Mail(m.raw, m.internaldate, flags=()) for m in demo_mail()]
     seed(
-        greenmail,
+        server,
         account,
         {
             "INBOX": demo_inbox_mail(),
@@ -419,18 +419,18 @@ def test_scan_changes_nothing_and_keeps_unseen_unseen(greenmail: GreenMail, acco
             "[Gmail]/All Mail": unseen,
         },
     )
-    before = snapshot(greenmail, account)
+    before = snapshot(server, account)
     assert all(b"\\Seen" not in flags for _uid, flags, _size in before["Sent"])
     calendar = load_calendar(Path(str(DATA / "demo-calendar.yaml")))
     progress: list[tuple[int, int]] = []
     with ImapSource(
-        "127.0.0.1", port=greenmail.imap_port, security="plain", user=account.user, password=account.password,
+        "127.0.0.1", port=server.imap_port, security="plain", user=account.user, password=account.password,
         batch_size=3, progress=lambda done, total: progress.append((done, total)),
     ) as source:  # fmt: skip
         report = scan(calendar, source, now=datetime(2026, 11, 10, 17, 0, tzinfo=UTC))
     assert report.summary["sent"] == 7
     assert progress == [(3, 8), (6, 8), (8, 8)]  # three FETCH batches of at most 3
-    assert snapshot(greenmail, account) == before
+    assert snapshot(server, account) == before
 
 
 @pytest.mark.imap
@@ -455,15 +455,15 @@ def test_bad_connections_exit_3_with_one_line(
 
 @pytest.mark.imap
 def test_secrets_absent_from_debug_logs(
-    greenmail: GreenMail, account: Account, caplog: pytest.LogCaptureFixture
+    server: Server, account: Account, caplog: pytest.LogCaptureFixture
 ) -> None:
-    seed(greenmail, account, {"Sent": demo_mail()[:2]})
+    seed(server, account, {"Sent": demo_mail()[:2]})
     imaplib_logger = logging.getLogger("imapclient")
     with caplog.at_level(logging.DEBUG):
         imaplib_logger.setLevel(logging.DEBUG)
         with ImapSource(
             "127.0.0.1",
-            port=greenmail.imap_port,
+            port=server.imap_port,
             security="plain",
             user=account.user,
             password=account.password,
@@ -473,10 +473,10 @@ def test_secrets_absent_from_debug_logs(
 
 
 @pytest.mark.imap
-def test_dropped_connection_resumes_at_the_lost_batch(greenmail: GreenMail, account: Account) -> None:
+def test_dropped_connection_resumes_at_the_lost_batch(server: Server, account: Account) -> None:
     from faultproxy import CutOn, FaultProxy
 
-    seed(greenmail, account, {"Sent": demo_mail()})
+    seed(server, account, {"Sent": demo_mail()})
     calendar = load_calendar(Path(str(DATA / "demo-calendar.yaml")))
     now = datetime(2026, 11, 10, 17, 0, tzinfo=UTC)
 
@@ -487,12 +487,12 @@ def test_dropped_connection_resumes_at_the_lost_batch(greenmail: GreenMail, acco
         ) as source:  # fmt: skip
             return scan(calendar, source, now=now), source.reconnects
 
-    with FaultProxy(greenmail.imap_port, [None]) as clean:
+    with FaultProxy(server.imap_port, [None]) as clean:
         expected, reconnects = run(clean)
     assert reconnects == 0
     assert clean.commands.count(b"FETCH") == 3
     # the 2nd FETCH of the first connection, then the 1st of the second, are cut
-    with FaultProxy(greenmail.imap_port, [CutOn(b"FETCH", 2), CutOn(b"FETCH", 1), None]) as faulty:
+    with FaultProxy(server.imap_port, [CutOn(b"FETCH", 2), CutOn(b"FETCH", 1), None]) as faulty:
         report, reconnects = run(faulty)
     assert reconnects == 2
     assert report == expected
@@ -505,17 +505,17 @@ def test_dropped_connection_resumes_at_the_lost_batch(greenmail: GreenMail, acco
 
 @pytest.mark.imap
 def test_connection_dropping_every_time_exits_3_without_a_report(
-    greenmail: GreenMail, password_env: Account, capsys: pytest.CaptureFixture[str]
+    server: Server, password_env: Account, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from faultproxy import CutOn, FaultProxy
 
-    seed(greenmail, password_env, {"Sent": demo_mail()})
+    seed(server, password_env, {"Sent": demo_mail()})
     with (
-        FaultProxy(greenmail.imap_port, [CutOn(b"FETCH")]) as proxy,
+        FaultProxy(server.imap_port, [CutOn(b"FETCH")]) as proxy,
         resources.as_file(DATA / "demo-calendar.yaml") as cal,
     ):
-        args = imap_args(greenmail, password_env)
-        args[args.index(str(greenmail.imap_port))] = str(proxy.port)
+        args = imap_args(server, password_env)
+        args[args.index(str(server.imap_port))] = str(proxy.port)
         code, out, err = cli(
             capsys, "scan", "--calendar", str(cal), *args, "--now", DEMO_NOW, "--format", "json"
         )
@@ -523,3 +523,90 @@ def test_connection_dropping_every_time_exits_3_without_a_report(
     assert "keeps failing" in err and "no report was made" in err
     assert "Traceback" not in err
     assert proxy.connections == 4  # the first try and three reconnects
+
+
+@pytest.mark.imap
+def test_dropped_scans_leave_the_mailbox_as_it_was(server: Server, account: Account) -> None:
+    from faultproxy import CutOn, FaultProxy
+
+    seed(
+        server,
+        account,
+        {
+            "Sent": [Mail(m.raw, m.internaldate, flags=()) for m in demo_mail()],
+            "Drafts": [draft_to_everyone()],
+        },
+    )
+    before = snapshot(server, account)
+    calendar = load_calendar(Path(str(DATA / "demo-calendar.yaml")))
+    with FaultProxy(server.imap_port, [CutOn(b"FETCH", 2), CutOn(b"FETCH", 1)]) as proxy:
+        source = ImapSource("127.0.0.1", port=proxy.port, security="plain", user=account.user,
+                            password=account.password, batch_size=3, retries=1, backoff=0.01)  # fmt: skip
+        with source, pytest.raises(ConnectError, match="keeps failing"):
+            scan(calendar, source, now=datetime(2026, 11, 10, 17, 0, tzinfo=UTC))
+    assert snapshot(server, account) == before
+
+
+@pytest.mark.imap
+@pytest.mark.parametrize(
+    ("rule", "fragment"),
+    [
+        ("search-bad", "refused SEARCH"),
+        ("fetch-no", "refused FETCH"),
+        ("fetch-bad", "refused FETCH"),
+        ("greeting", "cannot connect to 127.0.0.1"),
+        ("stall", "stopped answering (FETCH) for 2 s"),
+    ],
+)
+def test_server_faults_exit_3_with_a_plain_message(
+    server: Server, password_env: Account, capsys: pytest.CaptureFixture[str], rule: str, fragment: str
+) -> None:
+    import time
+
+    from faultproxy import CloseOnConnect, CutOn, FaultProxy
+
+    seed(server, password_env, {"Sent": demo_mail()})
+    rules = {
+        "search-bad": CutOn(b"SEARCH", action="bad"),
+        "fetch-no": CutOn(b"FETCH", action="no"),
+        "fetch-bad": CutOn(b"FETCH", action="bad"),
+        "greeting": CloseOnConnect(),
+        "stall": CutOn(b"FETCH", action="stall"),
+    }
+    with (
+        FaultProxy(server.imap_port, [rules[rule]]) as proxy,
+        resources.as_file(DATA / "demo-calendar.yaml") as cal,
+    ):
+        args = imap_args(server, password_env, "--timeout", "2")
+        args[args.index(str(server.imap_port))] = str(proxy.port)
+        started = time.monotonic()
+        code, out, err = cli(capsys, "scan", "--calendar", str(cal), *args, "--now", DEMO_NOW)
+        elapsed = time.monotonic() - started
+    assert (code, out) == (3, ""), err
+    assert fragment in err
+    assert "Traceback" not in err
+    assert elapsed < 15  # a stalled server costs about --timeout, not forever
+
+
+@pytest.mark.imap
+def test_dovecot_special_use_and_a_real_gmail_hierarchy(
+    dovecot: object, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dovecot import Dovecot
+
+    assert isinstance(dovecot, Dovecot)
+    account = dovecot.account()
+    monkeypatch.setenv("TEST_IMAP_PASSWORD", account.password)
+    seed_gmail_shaped(dovecot, account)
+    with ImapSource(
+        "127.0.0.1", port=dovecot.imap_port, security="plain", user=account.user, password=account.password
+    ) as source:
+        listing = {folder.name: folder for folder in source.list_folders()}
+        assert "SPECIAL-USE" in source.capabilities
+    assert listing["[Gmail]/Sent Mail"].delimiter == "/"
+    assert "\\sent" in listing["[Gmail]/Sent Mail"].flags  # found by its flag, as on real Gmail
+    assert "\\all" in listing["[Gmail]/All Mail"].flags
+    assert "[Gmail]" in listing  # a real parent folder
+    code, out, _ = cli(capsys, "folders", *imap_args(dovecot, account))  # type: ignore[arg-type]
+    assert code == 0
+    assert [line.split()[1] for line in out.splitlines() if line.startswith("*")] == ["[Gmail]/Sent"]

@@ -41,6 +41,9 @@ MAX_CALENDAR_BYTES = 10 * 1024 * 1024
 # libyaml's safe loader when PyYAML was built with it (5x faster); the same nodes and marks.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
+MAX_EVENTS = 20_000
+"""A calendar of follow-ups is hundreds of events; more than this is refused with a clear error."""
+
 MAX_YAML_NODES = 2_000_000
 """Bound on the YAML graph walked (an alias bomb is refused, not expanded)."""
 
@@ -456,6 +459,14 @@ class _Builder:
                 events_node,
                 None,
                 f"'events' must be a list (each entry starting with '- '), not {_kind(events_node)}",
+            )
+            return empty
+        if len(events_node.value) > MAX_EVENTS:
+            self.problem(
+                events_node,
+                None,
+                f"'events' has {len(events_node.value):,} entries; the limit is {MAX_EVENTS:,} — "
+                "split the calendar, or drop events whose notes are long settled",
             )
             return empty
         events = [

@@ -158,13 +158,13 @@ class CacheWriter:
         self._handle = os.fdopen(os.open(self.temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb")
         self._handle.write(MAGIC)
         self._compressor = zlib.compressobj(6)
-        self._count = 0
+        self._uids: list[int] = []
         self._crc = 0
 
     def add(self, message: CachedMessage) -> None:
         data = _pack(message)
         self._crc = zlib.crc32(data, self._crc)
-        self._count += 1
+        self._uids.append(message.uid)
         self._handle.write(self._compressor.compress(data))
 
     def commit(self) -> None:
@@ -176,8 +176,9 @@ class CacheWriter:
                     "version": VERSION,
                     "key": self.key.as_list(),
                     "uidvalidity": self.uidvalidity,
-                    "count": self._count,
+                    "count": len(self._uids),
                     "crc32": self._crc,
+                    "uids": _ranges(self._uids),
                 }
             ).encode()
             self._handle.write(trailer + _LENGTH.pack(len(trailer)))
@@ -217,15 +218,39 @@ def _read_trailer(handle: BinaryIO) -> tuple[dict[str, object], int]:
 
 
 def _validate(handle: BinaryIO, end: int, meta: dict[str, object]) -> frozenset[int]:
+    """Check the checksum over the decompressed records (in C-sized chunks); the UIDs come from the trailer."""
     handle.seek(len(MAGIC))
-    uids = set()
+    decompressor = zlib.decompressobj()
     crc = 0
-    for message in _records(handle, end):
-        uids.add(message.uid)
-        crc = zlib.crc32(_pack(message), crc)
-    if len(uids) != meta.get("count") or crc != meta.get("crc32"):
-        raise CacheError("it is damaged (the record count or checksum differs)")
-    return frozenset(uids)
+    remaining = end - len(MAGIC)
+    while remaining > 0:
+        chunk = handle.read(min(_CHUNK, remaining))
+        if not chunk:
+            break
+        remaining -= len(chunk)
+        crc = zlib.crc32(decompressor.decompress(chunk), crc)
+    if not decompressor.eof or remaining:
+        raise CacheError("the compressed records end early")
+    if crc != meta.get("crc32"):
+        raise CacheError("it is damaged (the checksum differs)")
+    ranges = meta.get("uids")
+    if not isinstance(ranges, list):
+        raise CacheError("its trailer has no UID list")
+    uids = frozenset(uid for first, last in ranges for uid in range(int(first), int(last) + 1))
+    if len(uids) != meta.get("count"):
+        raise CacheError("it is damaged (the record count differs)")
+    return uids
+
+
+def _ranges(uids: list[int]) -> list[list[int]]:
+    """Sorted UIDs as [first, last] runs: a Sent folder's UIDs are mostly consecutive."""
+    runs: list[list[int]] = []
+    for uid in sorted(uids):
+        if runs and uid == runs[-1][1] + 1:
+            runs[-1][1] = uid
+        else:
+            runs.append([uid, uid])
+    return runs
 
 
 def _records(handle: BinaryIO, end: int) -> Iterator[CachedMessage]:

@@ -476,7 +476,9 @@ class ImapSource:
             name,
             len(missing),
         )
-        writer = self.cache.writer(key, uidvalidity) if self.cache is not None else None
+        writer = (
+            _LazyWriter(self.cache, key, uidvalidity, dirty=bool(missing)) if self.cache is not None else None
+        )
         try:
             if cached is not None:
                 yield from self._replay(cached, set(uids), since, writer, relevant)
@@ -484,7 +486,7 @@ class ImapSource:
                 record = CachedMessage(uid, header or b"", internal)
                 message, record = self._use(record, relevant)
                 if writer is not None:
-                    writer.add(record)
+                    writer.add(record, changed=True)
                 if message is not None:
                     yield message
         except BaseException:
@@ -499,20 +501,24 @@ class ImapSource:
         cached: CacheFile,
         wanted: set[int],
         since: datetime | None,
-        writer: CacheWriter | None,
+        writer: _LazyWriter | None,
         relevant: Relevant | None,
     ) -> Iterator[SentMessage]:
         """The cached messages the SEARCH still finds; the rest are kept only if outside the window."""
         horizon = since - timedelta(days=2) if since is not None else None
         for record in cached.messages():
             if record.uid in wanted:
-                message, record = self._use(record, relevant)
+                message, updated = self._use(record, relevant)
                 if message is not None:
                     yield message
             elif horizon is None or record.internaldate is None or record.internaldate >= horizon:
-                continue  # in the window but gone from the server: expunged
+                if writer is not None:
+                    writer.changed()  # in the window but gone from the server: expunged
+                continue
+            else:
+                updated = record
             if writer is not None:
-                writer.add(record)
+                writer.add(updated, changed=updated is not record)
 
     def _fetch(
         self, name: str, uidvalidity: int, uids: list[int]
@@ -626,6 +632,47 @@ class ImapSource:
         if client is not None:
             with contextlib.suppress(IMAPClientError, OSError):
                 client.shutdown()
+
+
+class _LazyWriter:
+    """Rewrites the cache only when the scan learnt something (new, parsed or expunged messages).
+
+    Records wait in memory until the first change; a rescan that changes nothing writes nothing.
+    """
+
+    def __init__(self, cache: HeaderCache, key: CacheKey, uidvalidity: int, *, dirty: bool) -> None:
+        self.cache, self.key, self.uidvalidity = cache, key, uidvalidity
+        self._pending: list[CachedMessage] = []
+        self._writer: CacheWriter | None = None
+        self._dirty = False
+        if dirty:
+            self.changed()
+
+    def changed(self) -> None:
+        if self._dirty:
+            return
+        self._dirty = True
+        self._writer = self.cache.writer(self.key, self.uidvalidity)
+        if self._writer is not None:
+            for record in self._pending:
+                self._writer.add(record)
+        self._pending = []
+
+    def add(self, record: CachedMessage, *, changed: bool = False) -> None:
+        if changed:
+            self.changed()
+        if self._writer is not None:
+            self._writer.add(record)
+        elif not self._dirty:
+            self._pending.append(record)
+
+    def commit(self) -> None:
+        if self._writer is not None:
+            self._writer.commit()
+
+    def abort(self) -> None:
+        if self._writer is not None:
+            self._writer.abort()
 
 
 def _xoauth2_login(client: IMAPClient, user: str, token: str) -> None:
