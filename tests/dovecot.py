@@ -21,7 +21,7 @@ from pathlib import Path
 
 from imapclient import IMAPClient
 
-from greenmail import Account, free_port, imap_client
+from greenmail import Account, free_port, imap_client, stop_process
 
 MAIL_UID = 65534  # "nobody": Dovecot refuses to access mail as root
 
@@ -150,13 +150,7 @@ class Dovecot:
         return path.read_text()[-3000:] if path.exists() else ""
 
     def stop(self) -> None:
-        if self._process is not None and self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
+        stop_process(self._process)
 
     def account(self) -> Account:
         try:

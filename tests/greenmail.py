@@ -138,13 +138,7 @@ class GreenMail:
             return False
 
     def stop(self) -> None:
-        if self._process is not None and self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
+        stop_process(self._process)
 
     def account(self) -> Account:
         """A user nobody else in this session has used."""
@@ -156,6 +150,17 @@ class GreenMail:
     def client(self, account: Account) -> contextlib.AbstractContextManager[IMAPClient]:
         """A plain-IMAP client logged in as ``account``, for seeding and inspecting (never the code under test)."""
         return imap_client(self.imap_port, account)
+
+
+def stop_process(process: subprocess.Popen[bytes] | None) -> None:
+    """Terminate a server process, killing it if it does not stop within 15 s."""
+    if process is not None and process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 class Server(Protocol):
