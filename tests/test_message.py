@@ -187,3 +187,34 @@ def test_header_facts_round_trip_and_read_only_to_cc_bcc() -> None:
     assert facts.domains == {"acme.example", "odd.example", "gmail.com"}
     assert facts.unreadable == {"odd.example"}
     assert HeaderFacts.decode(facts.encode()) == facts
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(raw_messages, fallbacks), max_size=10), st.randoms(use_true_random=False))
+def test_a_source_that_parses_only_what_can_matter_gives_the_full_report_in_any_order(
+    mail: list[tuple[bytes, datetime | None]], rnd: object
+) -> None:
+    import tempfile
+    from pathlib import Path
+
+    from helpers import write_mbox
+    from thankyou_scan import MboxSource, scan
+
+    everything = [m for m in (parsed(raw, fallback) for raw, fallback in mail) if m is not None]
+    expected = [
+        (f.status, f.message and f.message.message_id) for f in match(CALENDAR, everything, NOW).followups
+    ]
+    shuffled = list(mail)
+    rnd.shuffle(shuffled)  # type: ignore[attr-defined]
+    with tempfile.TemporaryDirectory() as folder:
+        entries = [
+            (f"{(f or datetime(1999, 1, 1, tzinfo=UTC)):%a %b %d %H:%M:%S +0000 %Y}", raw)
+            for raw, f in shuffled
+        ]
+        # a From_ line from 1999 stands for "no usable fallback" while staying a valid mbox
+        entries = [
+            (line if f else "Fri Jan 01 00:00:00 +0000 1999", raw)
+            for (line, raw), (_, f) in zip(entries, shuffled, strict=True)
+        ]
+        report = scan(CALENDAR, MboxSource(write_mbox(Path(folder) / "Sent.mbox", entries)), now=NOW)
+    assert [(f.status, f.message and f.message.message_id) for f in report.followups] == expected

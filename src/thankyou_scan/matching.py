@@ -20,32 +20,49 @@ __all__ = ["Relevance", "match", "match_followups", "normalize_address"]
 
 
 class Relevance:
-    """Decides from :class:`HeaderFacts` alone whether a message can change the report.
+    """Decides from :class:`HeaderFacts` alone whether a message can still change the report.
 
-    A message can matter only if it was sent after the start of an event that names
-    one of its recipients (by address, or by domain for people without one), and not
-    after ``now``. Sources parse only the messages this lets through.
+    For each (event, person) only the first message after the event's start counts. A
+    message can matter if it is to somebody in the calendar (by address, or by domain
+    for people without one), was sent after the start of one of their events, not after
+    ``now``, and not after a message already parsed for that same (event, person).
+    Sources call it before parsing and :meth:`learn` with each message they parsed, so
+    in a Sent folder read oldest first, about one message per (event, person) is parsed.
+    Ties are let through: the report's tie-break decides them. The result never depends
+    on the order messages arrive in, only the amount of parsing does.
     """
 
     def __init__(self, calendar: Calendar, now: datetime) -> None:
         self.now = now
-        self.by_address: dict[str, datetime] = {}
-        self.by_domain: dict[str, datetime] = {}  # event domains, for people without an address
-        self.by_address_domain: dict[
-            str, datetime
-        ] = {}  # domains of the addresses, for unreadable local parts
+        self._slots = 0
+        self.exact_domain: dict[
+            int, str
+        ] = {}  # for people matched by domain: the domain as matching compares it
+        self.by_address: dict[str, list[tuple[datetime, int]]] = defaultdict(list)
+        self.by_domain: dict[str, list[tuple[datetime, int]]] = defaultdict(list)  # people without an address
+        self.by_address_domain: dict[str, list[tuple[datetime, int]]] = defaultdict(
+            list
+        )  # unreadable local parts
         for event in calendar.events:
             if event.skipped:
                 continue
             for person in event.people:
+                slot = self._slots
+                self._slots += 1
                 if person.email:
                     address = normalize_address(person.email)
-                    _earliest(self.by_address, address, event.start)
-                    _earliest(self.by_address_domain, address.rpartition("@")[2], event.start)
+                    self.by_address[address].append((event.start, slot))
+                    self.by_address_domain[address.rpartition("@")[2]].append((event.start, slot))
                 elif event.domain:
-                    _earliest(
-                        self.by_domain, normalize_address(f"x@{event.domain}").rpartition("@")[2], event.start
-                    )
+                    self.by_domain[_domain(f"x@{event.domain}")].append((event.start, slot))
+                    self.exact_domain[slot] = event.domain.lower()
+        self.best: dict[int, datetime] = {}
+
+    def _open(self, entries: list[tuple[datetime, int]], date: datetime) -> bool:
+        for start, slot in entries:
+            if date > start and (slot not in self.best or date <= self.best[slot]):
+                return True
+        return False
 
     def __call__(self, facts: HeaderFacts) -> bool:
         date = facts.date
@@ -53,24 +70,31 @@ class Relevance:
             return True  # no date to judge by: the real parse decides (and counts a failure)
         if date > self.now:
             return False
-        for address in facts.addresses:
-            start = self.by_address.get(address)
-            if start is not None and date > start:
-                return True
-        for domain in facts.domains:
-            start = self.by_domain.get(domain)
-            if start is not None and date > start:
-                return True
-        for domain in facts.unreadable:
-            start = self.by_address_domain.get(domain)
-            if start is not None and date > start:
-                return True
-        return False
+        return (
+            any(self._open(self.by_address.get(address, []), date) for address in facts.addresses)
+            or any(self._open(self.by_domain.get(domain, []), date) for domain in facts.domains)
+            or any(self._open(self.by_address_domain.get(domain, []), date) for domain in facts.unreadable)
+        )
+
+    def learn(self, message: SentMessage) -> None:
+        """Record a parsed message: later ones to the same people after the same events cannot be first."""
+        date = message.date
+        if date > self.now:
+            return
+        for recipient in message.recipients:
+            address = normalize_address(recipient)
+            exact = recipient.rpartition("@")[2].lower()
+            candidates = [
+                *self.by_address.get(address, []),
+                *(e for e in self.by_domain.get(_domain(address), []) if self.exact_domain[e[1]] == exact),
+            ]
+            for start, slot in candidates:
+                if date > start and (slot not in self.best or date < self.best[slot]):
+                    self.best[slot] = date
 
 
-def _earliest(index: dict[str, datetime], key: str, start: datetime) -> None:
-    if key not in index or start < index[key]:
-        index[key] = start
+def _domain(address: str) -> str:
+    return normalize_address(address).rpartition("@")[2]
 
 
 @dataclass(slots=True)

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 from ..message import HeaderFacts, SentMessage
 
-Relevant = Callable[[HeaderFacts], bool]
-"""A cheap test on what a message's raw headers show: False means it cannot matter, so it is not parsed."""
+
+class Relevant(Protocol):
+    """A cheap test on what a message's raw headers show: False means it cannot matter, so it is not parsed.
+
+    ``learn`` is told of every message the source did parse (or took parsed from a cache).
+    """
+
+    def __call__(self, facts: HeaderFacts) -> bool: ...
+
+    def learn(self, message: SentMessage) -> None: ...
+
 
 __all__ = ["Relevant", "Source", "StaticSource"]
 

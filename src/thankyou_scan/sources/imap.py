@@ -572,15 +572,19 @@ class ImapSource:
             self._skip(uid, record.parsed[len(SKIPPED) :].decode("utf-8", "replace"), counted_before=True)
             return None, record
         if record.parsed:
-            return decode_message(record.parsed, uid), record
-        try:
-            if no_header:
-                raise MessageError("the server sent no headers for it")
-            message = SentMessage.from_headers(record.header, fallback_date=record.internaldate, uid=uid)
-        except MessageError as exc:
-            self._skip(uid, str(exc))
-            return None, replace(record, parsed=SKIPPED + str(exc).encode())
-        return message, replace(record, parsed=encode_message(message))
+            message = decode_message(record.parsed, uid)
+        else:
+            try:
+                if no_header:
+                    raise MessageError("the server sent no headers for it")
+                message = SentMessage.from_headers(record.header, fallback_date=record.internaldate, uid=uid)
+            except MessageError as exc:
+                self._skip(uid, str(exc))
+                return None, replace(record, parsed=SKIPPED + str(exc).encode())
+            record = replace(record, parsed=encode_message(message))
+        if relevant is not None:
+            relevant.learn(message)
+        return message, record
 
     def _skip(self, uid: str, reason: str, *, counted_before: bool = False) -> None:
         self.messages_skipped += 1

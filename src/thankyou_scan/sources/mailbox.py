@@ -75,10 +75,14 @@ class _FileSource:
             ):
                 continue
             try:
-                yield SentMessage.from_headers(header_block, fallback_date=delivered, uid=key)
+                message = SentMessage.from_headers(header_block, fallback_date=delivered, uid=key)
             except MessageError as exc:
                 self.messages_skipped += 1
                 log.warning("skipped message %s in %s: %s", key, self.path, exc)
+                continue
+            if relevant is not None:
+                relevant.learn(message)
+            yield message
 
     def _is_sent(self, header_block: bytes) -> bool:
         # Google Takeout puts all mail in one mbox and marks sent mail with the
