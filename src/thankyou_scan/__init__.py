@@ -10,9 +10,6 @@ events, and reports for every person whether the note went out on time.
     >>> print(thankyou_scan.render(report, "text"))                  # doctest: +SKIP
 """
 
-from importlib.metadata import PackageNotFoundError as _PackageNotFoundError
-from importlib.metadata import version as _version
-
 from .calendar import Calendar, Event, Person, Policy, load_calendar, parse_calendar
 from .errors import (
     AuthenticationError,
@@ -36,10 +33,7 @@ from .pipeline import scan
 from .report import FollowUp, Report, SourceSummary, Status, render
 from .sources import Folder, ImapSource, MaildirSource, MboxSource, Source, StaticSource
 
-try:
-    __version__ = _version("thankyou-scan")
-except _PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0+unknown"
+__version__ = "0.1.0"  # the one place the version lives (pyproject reads it)
 
 __all__ = [
     "AuthenticationError",

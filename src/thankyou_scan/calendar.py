@@ -7,7 +7,6 @@ line it is on; all problems are collected and reported together.
 
 from __future__ import annotations
 
-import difflib
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -284,6 +283,8 @@ def _slug(title: str, day: date) -> str:
 
 
 def _did_you_mean(word: str, choices: Iterable[str]) -> str:
+    import difflib  # only when a key is wrong: it is slow to import
+
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.7)
     return f"did you mean {close[0]!r}?" if close else ""
 

@@ -58,10 +58,15 @@ class Relevance:
                     self.exact_domain[slot] = event.domain.lower()
         self.best: dict[int, datetime] = {}
 
-    def _open(self, entries: list[tuple[datetime, int]], date: datetime) -> bool:
+    def _open(self, entries: list[tuple[datetime, int]] | None, date: datetime) -> bool:
+        if entries is None:
+            return False
+        best = self.best
         for start, slot in entries:
-            if date > start and (slot not in self.best or date <= self.best[slot]):
-                return True
+            if date > start:
+                first = best.get(slot)
+                if first is None or date <= first:
+                    return True
         return False
 
     def __call__(self, facts: HeaderFacts) -> bool:
@@ -70,11 +75,15 @@ class Relevance:
             return True  # no date to judge by: the real parse decides (and counts a failure)
         if date > self.now:
             return False
-        return (
-            any(self._open(self.by_address.get(address, []), date) for address in facts.addresses)
-            or any(self._open(self.by_domain.get(domain, []), date) for domain in facts.domains)
-            or any(self._open(self.by_address_domain.get(domain, []), date) for domain in facts.unreadable)
-        )
+        # Plain loops: on a rescan this runs once for every cached message.
+        for address in facts.addresses:
+            if self._open(self.by_address.get(address), date):
+                return True
+        if self.by_domain:
+            for domain in facts.domains:
+                if self._open(self.by_domain.get(domain), date):
+                    return True
+        return any(self._open(self.by_address_domain.get(domain), date) for domain in facts.unreadable)
 
     def learn(self, message: SentMessage) -> None:
         """Record a parsed message: later ones to the same people after the same events cannot be first."""
