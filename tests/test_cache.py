@@ -13,9 +13,9 @@ import pytest
 from faultproxy import FaultProxy
 from greenmail import Account, Mail, Server, demo_mail, seed
 from helpers import raw_message
-from thankyou_scan import ImapSource, load_calendar, scan
+from thankyou_scan import ImapSource, load_calendar, parse_calendar, scan
 from thankyou_scan.report import Report
-from thankyou_scan.sources.cache import CachedMessage, CacheKey, HeaderCache
+from thankyou_scan.sources.cache import CachedMessage, CacheKey, HeaderCache, SearchRecord
 
 UTC = timezone.utc
 KEY = CacheKey("imap.example.com", 993, "Me@Example.com", "Sent")
@@ -237,4 +237,102 @@ def test_fetches_and_commands_are_bounded(server: Server, account: Account, tmp_
     assert warm == cold
     assert source.messages_fetched == 0
     assert b"FETCH" not in proxy.commands
+    assert b"SEARCH" not in proxy.commands  # same UIDNEXT and EXISTS: the last SEARCH stands
     assert len(proxy.commands) <= 7, proxy.commands
+
+
+def run_with(
+    server: Server, account: Account, cache: HeaderCache, calendar_text: str, port: int
+) -> tuple[Report, ImapSource]:
+    source = ImapSource(
+        "127.0.0.1", port=port, security="plain", user=account.user, password=account.password, cache=cache
+    )
+    with source:
+        report = scan(parse_calendar(calendar_text), source, now=NOW)
+    return report, source
+
+
+def calendar_from(day: int) -> str:
+    return f"""\
+version: 1
+timezone: UTC
+events:
+  - title: Interview
+    kind: interview
+    start: 2026-11-{day:02d} 10:00
+    people: [Samir <samir@initech.example>]
+"""
+
+
+@pytest.mark.imap
+def test_the_last_search_is_reused_only_while_the_folder_and_window_are_unchanged(
+    server: Server, account: Account, tmp_path: Path
+) -> None:
+    notes = [
+        Mail(raw_message(to="samir@initech.example", date=f"Mon, {d} Nov 2026 12:00:00 +0000",
+                         message_id=f"<n{d}@x>"), datetime(2026, 11, d, 12, tzinfo=UTC))
+        for d in (2, 6, 9)
+    ]  # fmt: skip
+    seed(server, account, {"Sent": notes})
+    cache = HeaderCache(tmp_path / "cache")
+    with FaultProxy(server.imap_port, [None]) as proxy:
+        cold, _ = run_with(server, account, cache, calendar_from(5), proxy.port)
+        assert cold.followups[0].message is not None
+        assert cold.followups[0].message.message_id == "<n6@x>"
+        proxy.commands.clear()
+        run_with(server, account, cache, calendar_from(5), proxy.port)
+        assert b"SEARCH" not in proxy.commands
+
+        # Another window (an earlier event): the old answer does not cover it.
+        proxy.commands.clear()
+        wider, source = run_with(server, account, cache, calendar_from(1), proxy.port)
+        assert b"SEARCH" in proxy.commands
+        assert source.messages_scanned == 3
+        assert wider.followups[0].message is not None
+        assert wider.followups[0].message.message_id == "<n2@x>"
+
+        # Only an expunge (UIDNEXT unchanged, EXISTS down): found, not taken from the cache.
+        with server.client(account) as client:
+            client.select_folder("Sent")
+            client.delete_messages(client.search(["HEADER", "Message-ID", "<n6@x>"]))
+            client.expunge()
+        proxy.commands.clear()
+        after, source = run_with(server, account, cache, calendar_from(5), proxy.port)
+        assert b"SEARCH" in proxy.commands
+        assert source.messages_scanned == 1  # the note of the 2nd is before the window
+        assert after.followups[0].message is not None
+        assert after.followups[0].message.message_id == "<n9@x>"  # late now: the on-time note is gone
+    assert (
+        after
+        == run_with(server, account, HeaderCache(tmp_path / "fresh"), calendar_from(5), server.imap_port)[0]
+    )
+
+
+@pytest.mark.parametrize(
+    "search",
+    [
+        None,
+        "not a mapping",
+        {"window": "2026-11-04", "uidnext": "4", "exists": 3, "found": [[1, 3]]},
+        {"window": "2026-11-04", "uidnext": 4, "exists": 1, "found": [[1, 3]]},  # more found than exist
+        {"window": "2026-11-04", "uidnext": 4, "exists": 3, "found": [[1]]},
+    ],
+)
+def test_a_missing_or_damaged_search_record_means_searching_again(search: object) -> None:
+    assert SearchRecord.from_json(search) is None
+
+
+def test_a_search_record_round_trips(tmp_path: Path) -> None:
+    cache = HeaderCache(tmp_path)
+    record = SearchRecord("2026-11-04", 10, 3, frozenset({1, 2, 7}))
+    writer = cache.writer(KEY, 42, record)
+    assert writer is not None
+    writer.commit()
+    loaded = cache.load(KEY, 42)
+    assert loaded is not None
+    assert loaded.search == record
+    assert record.unchanged_since(loaded.search)
+    assert not SearchRecord("2026-11-04", 11, 3).unchanged_since(record)  # a message was added
+    assert not SearchRecord("2026-11-04", 10, 2).unchanged_since(record)  # one was expunged
+    assert not SearchRecord("2026-11-01", 10, 3).unchanged_since(record)  # another window
+    assert not SearchRecord("2026-11-04", None, 3).unchanged_since(record)  # the server did not say

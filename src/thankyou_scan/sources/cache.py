@@ -15,7 +15,8 @@ it could not), so a rescan parses nothing it parsed before.
 Layout: ``MAGIC``; the records, zlib-compressed, each ``>IqIII`` (UID, INTERNALDATE
 as Unix seconds or ``NO_DATE``, lengths of the header, the facts and the parsed
 message) then those bytes; a JSON trailer (version, key, UIDVALIDITY, record count,
-CRC-32 of the uncompressed records); the trailer's length as 4 big-endian bytes.
+CRC-32 of the uncompressed records, the UIDs as runs, and the last SEARCH as a
+SearchRecord); the trailer's length as 4 big-endian bytes.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import BinaryIO
 
-__all__ = ["SKIPPED", "CacheFile", "CacheKey", "CacheWriter", "CachedMessage", "HeaderCache"]
+__all__ = ["SKIPPED", "CacheFile", "CacheKey", "CacheWriter", "CachedMessage", "HeaderCache", "SearchRecord"]
 
 log = logging.getLogger("thankyou_scan")
 
@@ -82,6 +83,55 @@ class CachedMessage:
 SKIPPED = b"\x00skipped:"
 
 
+@dataclass(frozen=True, slots=True)
+class SearchRecord:
+    """The last scan's SEARCH: its window, the folder's UIDNEXT and EXISTS then, and the UIDs found.
+
+    When a folder still has the same UIDNEXT (nothing added) and EXISTS (nothing
+    expunged), and the window is the same, the same SEARCH would find the same UIDs.
+    """
+
+    window: str
+    uidnext: int | None
+    exists: int | None
+    found: frozenset[int] = frozenset()
+
+    def unchanged_since(self, earlier: SearchRecord) -> bool:
+        return (
+            self.uidnext is not None
+            and self.exists is not None
+            and (self.window, self.uidnext, self.exists) == (earlier.window, earlier.uidnext, earlier.exists)
+        )
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "window": self.window,
+            "uidnext": self.uidnext,
+            "exists": self.exists,
+            "found": _ranges(list(self.found)),
+        }
+
+    @classmethod
+    def from_json(cls, data: object) -> SearchRecord | None:
+        """The record in a trailer; None when absent or not understood (the scan then searches)."""
+        if not isinstance(data, dict):
+            return None
+        window, uidnext, exists, found = (data.get(k) for k in ("window", "uidnext", "exists", "found"))
+        if not (
+            isinstance(window, str)
+            and isinstance(uidnext, int)
+            and isinstance(exists, int)
+            and isinstance(found, list)
+            and all(
+                isinstance(run, list) and len(run) == 2 and all(isinstance(n, int) for n in run)
+                for run in found
+            )
+        ):
+            return None
+        uids = frozenset(uid for first, last in found for uid in range(first, last + 1))
+        return cls(window, uidnext, exists, uids) if len(uids) <= exists else None
+
+
 class CacheError(Exception):
     """The cache file cannot be used (the caller discards it)."""
 
@@ -118,13 +168,15 @@ class HeaderCache:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
             log.warning("discarding the cache %s (%s); fetching everything again", path, reason)
             return None
-        return CacheFile(path, end, uids)
+        return CacheFile(path, end, uids, SearchRecord.from_json(meta.get("search")))
 
-    def writer(self, key: CacheKey, uidvalidity: int) -> CacheWriter | None:
+    def writer(
+        self, key: CacheKey, uidvalidity: int, search: SearchRecord | None = None
+    ) -> CacheWriter | None:
         """A writer for a new cache file, or None (with a warning) when the folder is not writable."""
         try:
             self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-            return CacheWriter(self.path(key), key, uidvalidity)
+            return CacheWriter(self.path(key), key, uidvalidity, search)
         except OSError as exc:
             log.warning(
                 "cannot write the cache in %s (%s); the next scan fetches everything", self.directory, exc
@@ -135,10 +187,13 @@ class HeaderCache:
 class CacheFile:
     """A validated cache file: its UIDs, and its records read again on demand."""
 
-    def __init__(self, path: Path, end: int, uids: frozenset[int]) -> None:
+    def __init__(
+        self, path: Path, end: int, uids: frozenset[int], search: SearchRecord | None = None
+    ) -> None:
         self.path = path
         self.end = end
         self.uids = uids
+        self.search = search
 
     def messages(self) -> Iterator[CachedMessage]:
         """Every record, in file order (the file was validated when loaded)."""
@@ -150,10 +205,13 @@ class CacheFile:
 class CacheWriter:
     """Writes records to a temporary file; ``commit()`` renames it into place, ``abort()`` removes it."""
 
-    def __init__(self, path: Path, key: CacheKey, uidvalidity: int) -> None:
+    def __init__(
+        self, path: Path, key: CacheKey, uidvalidity: int, search: SearchRecord | None = None
+    ) -> None:
         self.path = path
         self.key = key
         self.uidvalidity = uidvalidity
+        self.search = search
         self.temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         self._handle = os.fdopen(os.open(self.temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb")
         self._handle.write(MAGIC)
@@ -179,6 +237,7 @@ class CacheWriter:
                     "count": len(self._uids),
                     "crc32": self._crc,
                     "uids": _ranges(self._uids),
+                    "search": self.search.as_json() if self.search is not None else None,
                 }
             ).encode()
             self._handle.write(trailer + _LENGTH.pack(len(trailer)))
@@ -206,7 +265,7 @@ def _read_trailer(handle: BinaryIO) -> tuple[dict[str, object], int]:
     handle.seek(size - _LENGTH.size)
     (length,) = _LENGTH.unpack(handle.read(_LENGTH.size))
     end = size - _LENGTH.size - length
-    if not len(MAGIC) <= end < size or length > 1 << 20:
+    if not len(MAGIC) <= end < size or length > 1 << 26:
         raise CacheError("it is truncated")
     handle.seek(end)
     meta = json.loads(handle.read(length))

@@ -38,7 +38,7 @@ from ..errors import (
 )
 from ..message import HeaderFacts, SentMessage, decode_message, encode_message
 from .base import Relevant
-from .cache import SKIPPED, CachedMessage, CacheFile, CacheKey, CacheWriter, HeaderCache
+from .cache import SKIPPED, CachedMessage, CacheFile, CacheKey, CacheWriter, HeaderCache, SearchRecord
 
 __all__ = ["SECURITY_MODES", "Folder", "ImapSource", "choose_sent_folder", "is_loopback"]
 
@@ -444,7 +444,9 @@ class ImapSource:
         for folder in folders:
             yield from self._scan_folder(folder.name, since, relevant)
 
-    def _select_and_search(self, name: str, since: datetime | None) -> tuple[int, list[int]]:
+    def _examine(self, name: str) -> FolderState:
+        """EXAMINE the folder (read-only) and say where it stands."""
+
         def examine(client: IMAPClient) -> dict[bytes, Any]:
             result: dict[bytes, Any] = client.select_folder(name, readonly=True)
             return result
@@ -455,17 +457,48 @@ class ImapSource:
             raise FolderNotFoundError(
                 f"cannot open the folder {name!r} on {self.host}: {exc}", host=self.host
             ) from exc
+        return FolderState(
+            int(selected.get(b"UIDVALIDITY", 0)),
+            _int_or_none(selected.get(b"UIDNEXT")),
+            _int_or_none(selected.get(b"EXISTS")),
+        )
+
+    def _reexamine(self, name: str, uidvalidity: int) -> None:
+        """After a reconnect: select the folder again, and make sure its UIDs still mean the same."""
+        if self._examine(name).uidvalidity != uidvalidity:
+            raise ConnectError(
+                f"the folder {name!r} on {self.host} was rebuilt during the scan (UIDVALIDITY changed) "
+                "— run the scan again",
+                host=self.host,
+            )
+
+    def _search(self, name: str, uidvalidity: int, since: datetime | None) -> list[int]:
         criteria: list[Any] = ["SINCE", since.astimezone(UTC).date()] if since is not None else ["ALL"]
-        uids = self._call("SEARCH", lambda client: client.search(criteria))
-        return int(selected.get(b"UIDVALIDITY", 0)), sorted(int(uid) for uid in uids)
+        uids = self._with_reconnect(
+            "SEARCH",
+            lambda: self._call("SEARCH", lambda client: client.search(criteria)),
+            after_reconnect=lambda: self._reexamine(name, uidvalidity),
+        )
+        return sorted(int(uid) for uid in uids)
 
     def _scan_folder(
         self, name: str, since: datetime | None, relevant: Relevant | None
     ) -> Iterator[SentMessage]:
-        uidvalidity, uids = self._with_reconnect("EXAMINE", lambda: self._select_and_search(name, since))
-        self.messages_scanned += len(uids)
+        state = self._with_reconnect("EXAMINE", lambda: self._examine(name))
+        uidvalidity = state.uidvalidity
         key = CacheKey(self.host, self.port, self.user, name)
         cached = self.cache.load(key, uidvalidity) if self.cache is not None else None
+        window = since.astimezone(UTC).date().isoformat() if since is not None else "all"
+        search = SearchRecord(window, state.uidnext, state.exists)
+        if cached is not None and cached.search is not None and search.unchanged_since(cached.search):
+            # Nothing added (same UIDNEXT) and nothing expunged (same EXISTS) since the last
+            # scan, which searched the same window: its answer stands, no SEARCH needed.
+            uids = sorted(cached.search.found)
+            search = cached.search
+        else:
+            uids = self._search(name, uidvalidity, since)
+            search = replace(search, found=frozenset(uids))
+        self.messages_scanned += len(uids)
         known = cached.uids if cached is not None else frozenset()
         missing = [uid for uid in uids if uid not in known]
         log.info(
@@ -477,7 +510,15 @@ class ImapSource:
             len(missing),
         )
         writer = (
-            _LazyWriter(self.cache, key, uidvalidity, dirty=bool(missing)) if self.cache is not None else None
+            _LazyWriter(
+                self.cache,
+                key,
+                uidvalidity,
+                search,
+                dirty=bool(missing) or cached is None or cached.search != search,
+            )
+            if self.cache is not None
+            else None
         )
         try:
             if cached is not None:
@@ -531,15 +572,9 @@ class ImapSource:
             def fetch_batch(batch: list[int] = batch) -> dict[int, dict[bytes, Any]]:
                 return self._call("FETCH", lambda client: client.fetch(batch, FETCH_ITEMS))
 
-            def reselect() -> None:
-                if self._select_and_search(name, None)[0] != uidvalidity:
-                    raise ConnectError(
-                        f"the folder {name!r} on {self.host} was rebuilt during the scan (UIDVALIDITY changed) "
-                        "— run the scan again",
-                        host=self.host,
-                    )
-
-            response = self._with_reconnect("FETCH", fetch_batch, after_reconnect=reselect)
+            response = self._with_reconnect(
+                "FETCH", fetch_batch, after_reconnect=lambda: self._reexamine(name, uidvalidity)
+            )
             for uid in batch:
                 data = response.get(uid)
                 if data is None:
@@ -644,8 +679,10 @@ class _LazyWriter:
     Records wait in memory until the first change; a rescan that changes nothing writes nothing.
     """
 
-    def __init__(self, cache: HeaderCache, key: CacheKey, uidvalidity: int, *, dirty: bool) -> None:
-        self.cache, self.key, self.uidvalidity = cache, key, uidvalidity
+    def __init__(
+        self, cache: HeaderCache, key: CacheKey, uidvalidity: int, search: SearchRecord, *, dirty: bool
+    ) -> None:
+        self.cache, self.key, self.uidvalidity, self.search = cache, key, uidvalidity, search
         self._pending: list[CachedMessage] = []
         self._writer: CacheWriter | None = None
         self._dirty = False
@@ -656,7 +693,7 @@ class _LazyWriter:
         if self._dirty:
             return
         self._dirty = True
-        self._writer = self.cache.writer(self.key, self.uidvalidity)
+        self._writer = self.cache.writer(self.key, self.uidvalidity, self.search)
         if self._writer is not None:
             for record in self._pending:
                 self._writer.add(record)
@@ -697,6 +734,22 @@ def _xoauth2_login(client: IMAPClient, user: str, token: str) -> None:
             b" ".join(item for item in data if isinstance(item, bytes)).decode("utf-8", "replace")
         )
     imap.state = "AUTH"  # what imaplib's authenticate() does on success
+
+
+@dataclass(frozen=True, slots=True)
+class FolderState:
+    """What EXAMINE says of a folder (UIDNEXT and EXISTS when the server sent them)."""
+
+    uidvalidity: int
+    uidnext: int | None
+    exists: int | None
+
+
+def _int_or_none(value: object) -> int | None:
+    try:
+        return int(value) if isinstance(value, (int, bytes, str)) else None
+    except ValueError:
+        return None
 
 
 def _text(value: bytes | str) -> str:
