@@ -136,6 +136,12 @@ def imap_args(server: Server, account: Account, *extra: str) -> list[str]:
     ]  # fmt: skip
 
 
+def scan_demo(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """``thankyou-scan scan`` of the demo calendar at the demo's ``now``, with ``args`` added."""
+    with resources.as_file(DATA / "demo-calendar.yaml") as cal:
+        return cli(capsys, "scan", "--calendar", str(cal), *args, "--now", DEMO_NOW)
+
+
 @pytest.fixture
 def password_env(monkeypatch: pytest.MonkeyPatch, account: Account) -> Account:
     monkeypatch.setenv("TEST_IMAP_PASSWORD", account.password)
@@ -165,18 +171,7 @@ def test_imap_report_equals_the_mbox_report_for_the_same_mail(
         {"Sent": demo_mail(), "INBOX": demo_inbox_mail(), "Drafts": [draft_to_everyone()]},
     )
     expected = mbox_report(capsys)
-    with resources.as_file(DATA / "demo-calendar.yaml") as cal:
-        code, out, err = cli(
-            capsys,
-            "scan",
-            "--calendar",
-            str(cal),
-            *imap_args(server, password_env),
-            "--now",
-            DEMO_NOW,
-            "--format",
-            "json",
-        )
+    code, out, err = scan_demo(capsys, *imap_args(server, password_env), "--format", "json")
     assert code == 1, err
     report = json.loads(out)
     assert report["source"] == {
@@ -201,18 +196,7 @@ def test_gmail_shaped_account_is_found_without_folder(
     marked = [line for line in out.splitlines() if line.startswith("*")]
     assert len(marked) == 1 and "[Gmail]/Sent Mail" in marked[0]
     expected = mbox_report(capsys)
-    with resources.as_file(DATA / "demo-calendar.yaml") as cal:
-        code, out, _ = cli(
-            capsys,
-            "scan",
-            "--calendar",
-            str(cal),
-            *imap_args(server, password_env),
-            "--now",
-            DEMO_NOW,
-            "--format",
-            "json",
-        )
+    code, out, _ = scan_demo(capsys, *imap_args(server, password_env), "--format", "json")
     report = json.loads(out)
     assert report["source"]["folder"] == "[Gmail]/Sent Mail"
     assert report["followups"] == expected["followups"]  # drafts, spam, trash, inbox, All Mail: none counted
@@ -239,41 +223,16 @@ def test_folder_option_overrides_and_refuses_all_mail(
     server: Server, password_env: Account, capsys: pytest.CaptureFixture[str]
 ) -> None:
     seed(server, password_env, {"Sent": [], "Outbox archive": demo_mail(), "[Gmail]/All Mail": demo_mail()})
-    with resources.as_file(DATA / "demo-calendar.yaml") as cal:
-        code, out, _ = cli(
-            capsys,
-            "scan",
-            "--calendar",
-            str(cal),
-            *imap_args(server, password_env, "--folder", "Outbox archive"),
-            "--now",
-            DEMO_NOW,
-            "--format",
-            "json",
-        )
-        assert json.loads(out)["summary"]["sent"] == 7
-        code, out, err = cli(
-            capsys,
-            "scan",
-            "--calendar",
-            str(cal),
-            *imap_args(server, password_env, "--folder", "[Gmail]/All Mail"),
-            "--now",
-            DEMO_NOW,
-        )
-        assert (code, out) == (2, "")
-        assert "refusing to read '[Gmail]/All Mail' as sent mail" in err
-        code, out, err = cli(
-            capsys,
-            "scan",
-            "--calendar",
-            str(cal),
-            *imap_args(server, password_env, "--folder", "Nope"),
-            "--now",
-            DEMO_NOW,
-        )
-        assert (code, out) == (3, "")
-        assert "folder 'Nope' does not exist" in err and "'Outbox archive'" in err
+    code, out, _ = scan_demo(
+        capsys, *imap_args(server, password_env, "--folder", "Outbox archive"), "--format", "json"
+    )
+    assert json.loads(out)["summary"]["sent"] == 7
+    code, out, err = scan_demo(capsys, *imap_args(server, password_env, "--folder", "[Gmail]/All Mail"))
+    assert (code, out) == (2, "")
+    assert "refusing to read '[Gmail]/All Mail' as sent mail" in err
+    code, out, err = scan_demo(capsys, *imap_args(server, password_env, "--folder", "Nope"))
+    assert (code, out) == (3, "")
+    assert "folder 'Nope' does not exist" in err and "'Outbox archive'" in err
 
 
 @pytest.mark.imap
@@ -281,10 +240,7 @@ def test_no_sent_folder_lists_what_exists(
     server: Server, password_env: Account, capsys: pytest.CaptureFixture[str]
 ) -> None:
     seed(server, password_env, {"Archive": [], "[Gmail]/All Mail": demo_mail()})
-    with resources.as_file(DATA / "demo-calendar.yaml") as cal:
-        code, out, err = cli(
-            capsys, "scan", "--calendar", str(cal), *imap_args(server, password_env), "--now", DEMO_NOW
-        )
+    code, out, err = scan_demo(capsys, *imap_args(server, password_env))
     assert (code, out) == (3, "")
     assert "no Sent folder found" in err and "'Archive'" in err and "--folder" in err
 
@@ -323,10 +279,7 @@ def test_wrong_password_exit_3_and_the_secret_is_never_shown(
 ) -> None:
     wrong = "Wr0ng-And-Very-Secret-Password"
     monkeypatch.setenv("TEST_IMAP_PASSWORD", wrong)
-    with resources.as_file(DATA / "demo-calendar.yaml") as cal:
-        code, out, err = cli(
-            capsys, "scan", "-v", "--calendar", str(cal), *imap_args(server, account), "--now", DEMO_NOW
-        )
+    code, out, err = scan_demo(capsys, "-v", *imap_args(server, account))
     assert (code, out) == (3, "")
     assert "refused the login" in err
     assert wrong not in err
@@ -357,40 +310,16 @@ def test_imaps_certificate_checked_by_default(
         "--password-env",
         "TEST_IMAP_PASSWORD",
     ]
-    with resources.as_file(DATA / "demo-calendar.yaml") as cal:
-        code, out, err = cli(capsys, "scan", "--calendar", str(cal), *tls, "--now", DEMO_NOW)
-        assert (code, out) == (3, "")
-        assert "certificate" in err and "--tls-ca" in err
-        code, out, err = cli(
-            capsys,
-            "scan",
-            "--calendar",
-            str(cal),
-            *tls,
-            "--tls-ca",
-            str(greenmail.ca_pem),
-            "--now",
-            DEMO_NOW,
-            "--format",
-            "json",
-        )
-        assert code == 1, err
-        assert json.loads(out)["summary"]["sent"] == 7
-        assert "warning" not in err
-        code, out, err = cli(
-            capsys,
-            "scan",
-            "--calendar",
-            str(cal),
-            *tls,
-            "--insecure-skip-verify",
-            "--now",
-            DEMO_NOW,
-            "--format",
-            "json",
-        )
-        assert code == 1
-        assert "TLS certificate checking is OFF" in err
+    code, out, err = scan_demo(capsys, *tls)
+    assert (code, out) == (3, "")
+    assert "certificate" in err and "--tls-ca" in err
+    code, out, err = scan_demo(capsys, *tls, "--tls-ca", str(greenmail.ca_pem), "--format", "json")
+    assert code == 1, err
+    assert json.loads(out)["summary"]["sent"] == 7
+    assert "warning" not in err
+    code, out, err = scan_demo(capsys, *tls, "--insecure-skip-verify", "--format", "json")
+    assert code == 1
+    assert "TLS certificate checking is OFF" in err
     with pytest.raises(TlsError):
         ImapSource(
             "127.0.0.1", port=greenmail.imaps_port, user=gm_account.user, password=gm_account.password
