@@ -207,14 +207,29 @@ def test_a_source_that_parses_only_what_can_matter_gives_the_full_report_in_any_
     shuffled = list(mail)
     rnd.shuffle(shuffled)  # type: ignore[attr-defined]
     with tempfile.TemporaryDirectory() as folder:
-        entries = [
-            (f"{(f or datetime(1999, 1, 1, tzinfo=UTC)):%a %b %d %H:%M:%S +0000 %Y}", raw)
-            for raw, f in shuffled
-        ]
         # a From_ line from 1999 stands for "no usable fallback" while staying a valid mbox
         entries = [
-            (line if f else "Fri Jan 01 00:00:00 +0000 1999", raw)
-            for (line, raw), (_, f) in zip(entries, shuffled, strict=True)
+            (f"{f:%a %b %d %H:%M:%S +0000 %Y}" if f else "Fri Jan 01 00:00:00 +0000 1999", raw)
+            for raw, f in shuffled
         ]
         report = scan(CALENDAR, MboxSource(write_mbox(Path(folder) / "Sent.mbox", entries)), now=NOW)
     assert [(f.status, f.message and f.message.message_id) for f in report.followups] == expected
+
+
+def test_relevance_turns_away_later_messages_once_an_earlier_one_was_parsed() -> None:
+    relevance = Relevance(CALENDAR, NOW)
+
+    def facts(to: str, when: datetime) -> HeaderFacts:
+        return HeaderFacts.from_headers(raw_message(to=to, date=f"{when:%a, %d %b %Y %H:%M:%S +0000}"))
+
+    first = START + timedelta(hours=3)
+    assert relevance(facts("ada@acme.example", first + timedelta(hours=1)))
+    relevance.learn(SentMessage(first, ("ada@acme.example",)))
+    assert not relevance(facts("ada@acme.example", first + timedelta(hours=1)))  # cannot be first now
+    assert relevance(facts("ada@acme.example", first))  # a tie: the report's tie-break decides
+    assert relevance(facts("ada@acme.example", first - timedelta(hours=1)))  # earlier: may be first
+    assert relevance(facts("tom@gmail.com", first + timedelta(hours=1)))  # another person's slot
+    relevance.learn(SentMessage(first, ("talent@recruit.example",)))  # the domain person's slot
+    assert not relevance(facts("hr@recruit.example", first + timedelta(hours=1)))
+    relevance.learn(SentMessage(START - timedelta(hours=1), ("tom@gmail.com",)))  # before the event
+    assert relevance(facts("tom@gmail.com", first + timedelta(hours=1)))  # closes nothing

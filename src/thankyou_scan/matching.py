@@ -34,21 +34,21 @@ class Relevance:
 
     def __init__(self, calendar: Calendar, now: datetime) -> None:
         self.now = now
-        self._slots = 0
-        self.exact_domain: dict[
-            int, str
-        ] = {}  # for people matched by domain: the domain as matching compares it
+        # Per key, the (event start, slot) of every (event, person) it names; a slot is an index.
         self.by_address: dict[str, list[tuple[datetime, int]]] = defaultdict(list)
-        self.by_domain: dict[str, list[tuple[datetime, int]]] = defaultdict(list)  # people without an address
-        self.by_address_domain: dict[str, list[tuple[datetime, int]]] = defaultdict(
-            list
-        )  # unreadable local parts
+        # People without an address, by their event's domain ...
+        self.by_domain: dict[str, list[tuple[datetime, int]]] = defaultdict(list)
+        # ... and that domain as matching compares it (exactly, lower-cased).
+        self.exact_domain: dict[int, str] = {}
+        # Domains of the people's addresses, for local parts too unusual to read cheaply.
+        self.by_address_domain: dict[str, list[tuple[datetime, int]]] = defaultdict(list)
+        # Per slot, the date of the earliest message parsed for it so far.
+        self.best: dict[int, datetime] = {}
+        slot = 0
         for event in calendar.events:
             if event.skipped:
                 continue
             for person in event.people:
-                slot = self._slots
-                self._slots += 1
                 if person.email:
                     address = normalize_address(person.email)
                     self.by_address[address].append((event.start, slot))
@@ -56,7 +56,7 @@ class Relevance:
                 elif event.domain:
                     self.by_domain[_domain(f"x@{event.domain}")].append((event.start, slot))
                     self.exact_domain[slot] = event.domain.lower()
-        self.best: dict[int, datetime] = {}
+                slot += 1
 
     def _open(self, entries: list[tuple[datetime, int]] | None, date: datetime) -> bool:
         if entries is None:
@@ -93,12 +93,12 @@ class Relevance:
         for recipient in message.recipients:
             address = normalize_address(recipient)
             exact = recipient.rpartition("@")[2].lower()
-            candidates = [
-                *self.by_address.get(address, []),
-                *(e for e in self.by_domain.get(_domain(address), []) if self.exact_domain[e[1]] == exact),
-            ]
-            for start, slot in candidates:
-                if date > start and (slot not in self.best or date < self.best[slot]):
+            by_domain = self.by_domain.get(address.rpartition("@")[2], [])
+            for start, slot in self.by_address.get(address, []) + [
+                entry for entry in by_domain if self.exact_domain[entry[1]] == exact
+            ]:
+                first = self.best.get(slot)
+                if date > start and (first is None or date < first):
                     self.best[slot] = date
 
 

@@ -128,7 +128,7 @@ class SearchRecord:
             )
         ):
             return None
-        uids = frozenset(uid for first, last in found for uid in range(first, last + 1))
+        uids = _expand(found)
         return cls(window, uidnext, exists, uids) if len(uids) <= exists else None
 
 
@@ -295,7 +295,7 @@ def _validate(handle: BinaryIO, end: int, meta: dict[str, object]) -> frozenset[
     ranges = meta.get("uids")
     if not isinstance(ranges, list):
         raise CacheError("its trailer has no UID list")
-    uids = frozenset(uid for first, last in ranges for uid in range(int(first), int(last) + 1))
+    uids = _expand(ranges)
     if len(uids) != meta.get("count"):
         raise CacheError("it is damaged (the record count differs)")
     return uids
@@ -310,6 +310,11 @@ def _ranges(uids: list[int]) -> list[list[int]]:
         else:
             runs.append([uid, uid])
     return runs
+
+
+def _expand(runs: list[list[int]]) -> frozenset[int]:
+    """The UIDs of [first, last] runs (the inverse of _ranges)."""
+    return frozenset(uid for first, last in runs for uid in range(int(first), int(last) + 1))
 
 
 def _records(handle: BinaryIO, end: int) -> Iterator[CachedMessage]:

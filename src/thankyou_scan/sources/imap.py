@@ -746,10 +746,7 @@ class FolderState:
 
 
 def _int_or_none(value: object) -> int | None:
-    try:
-        return int(value) if isinstance(value, (int, bytes, str)) else None
-    except ValueError:
-        return None
+    return value if isinstance(value, int) else None  # imapclient parses the numbers it gets
 
 
 def _text(value: bytes | str) -> str:
