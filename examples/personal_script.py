@@ -2,8 +2,9 @@
 
     python examples/personal_script.py calendar.yaml "All mail Including Spam and Trash.mbox" me@gmail.com
 
-Prints one line per note still to write, most urgent first, and exits 1 if any
-note is already missing.
+Prints one line per note still to write: the missing ones first (the longest
+overdue first), then those still due (the nearest deadline first). Exits 1 if any
+note is missing.
 """
 
 from __future__ import annotations

@@ -39,3 +39,69 @@ def write_mbox(path: Path, messages: list[tuple[str, bytes]]) -> Path:
             handle.write(f"From sender@example.com {from_date}\n".encode())
             handle.write(raw.rstrip(b"\n") + b"\n\n")
     return path
+
+
+# Real-world header shapes that once gave a wrong "missing" (issue 9): each is a sent
+# message whose recipient in the third column must be found, whatever the source.
+HEADER_CASES: list[tuple[str, bytes, str]] = [
+    (
+        "repeated-to-and-cc",
+        b"From: me@example.com\nTo: first@acme.example\nCc: c1@acme.example\nCc: c2@acme.example\n"
+        b"To: second@acme.example\nCc: third@acme.example\nSubject: x\n"
+        b"Date: Mon, 2 Nov 2026 18:00:00 +0000\nMessage-ID: <rep@x>\n\nbody\n",
+        "third@acme.example",
+    ),
+    (
+        "second-to-field",
+        b"From: me@example.com\nTo: first@acme.example\nTo: Second <later@acme.example>\nSubject: x\n"
+        b"Date: Mon, 2 Nov 2026 18:00:00 +0000\nMessage-ID: <to2@x>\n\nbody\n",
+        "later@acme.example",
+    ),
+    (
+        "lost-closing-bracket",
+        b"From: me@example.com\nTo: <anon@acme.example\nSubject: x\n"
+        b"Date: Mon, 2 Nov 2026 18:00:00 +0000\nMessage-ID: <lost@x>\n\nbody\n",
+        "anon@acme.example",
+    ),
+    (
+        "spaces-around-at",
+        b"From: me@example.com\nTo: ada @ acme.example\nSubject: x\n"
+        b"Date: Mon, 2 Nov 2026 18:00:00 +0000\nMessage-ID: <spaces@x>\n\nbody\n",
+        "ada@acme.example",
+    ),
+    (
+        "fold-after-at",
+        b"From: me@example.com\nTo: Grace <grace@\n acme.example>\nSubject: x\n"
+        b"Date: Mon, 2 Nov 2026 18:00:00 +0000\nMessage-ID: <fold@x>\n\nbody\n",
+        "grace@acme.example",
+    ),
+    (
+        "comments-everywhere",
+        b"From: me@example.com\nTo: Pete(A wonderful \\) chap) <pete(his account)@silly.example(his host)>\n"
+        b"Subject: x\nDate: Mon, 2 Nov 2026 18:00:00 +0000\nMessage-ID: <pete@x>\n\nbody\n",
+        "pete@silly.example",
+    ),
+]
+# A bare CR ends a header line for the email package (and for mail-parser): only file
+# sources can carry it, IMAP servers rewrite line ends.
+BARE_CR_CASE = (
+    "bare-cr-before-to",
+    b"From: me@example.com\nSubject: x\rTo: hedy@acme.example\n"
+    b"Date: Mon, 2 Nov 2026 18:00:00 +0000\nMessage-ID: <cr@x>\n\nbody\n",
+    "hedy@acme.example",
+)
+
+
+def header_case_calendar(cases: list[tuple[str, bytes, str]]) -> str:
+    """A calendar with one event (2 Nov 2026, 15:00 UTC) per case, for its recipient."""
+    lines = ["version: 1", "timezone: UTC", "events:"]
+    for name, _raw, recipient in cases:
+        lines += [
+            f"  - id: {name}",
+            f"    title: {name}",
+            "    kind: interview",
+            "    start: 2026-11-02 15:00",
+            "    people:",
+            f"      - email: {recipient}",
+        ]
+    return "\n".join(lines) + "\n"

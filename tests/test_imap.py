@@ -539,3 +539,32 @@ def test_dovecot_special_use_and_a_real_gmail_hierarchy(
     code, out, _ = cli(capsys, "folders", *imap_args(dovecot, account))  # type: ignore[arg-type]
     assert code == 0
     assert [line.split()[1] for line in out.splitlines() if line.startswith("*")] == ["[Gmail]/Sent"]
+
+
+# -- issue 9: real-world headers, --me, and the library without `with` ---------------------
+
+
+@pytest.mark.imap
+def test_real_world_headers_find_every_recipient_over_imap(server: Server, account: Account) -> None:
+    from helpers import HEADER_CASES, header_case_calendar
+
+    when = datetime(2026, 11, 2, 18, 0, tzinfo=UTC)
+    seed(server, account, {"Sent": [Mail(raw, when) for _name, raw, _recipient in HEADER_CASES]})
+    calendar = parse_calendar(header_case_calendar(HEADER_CASES))
+    source = ImapSource(
+        "127.0.0.1", port=server.imap_port, security="plain", user=account.user, password=account.password
+    )
+    report = scan(calendar, source, now=datetime(2026, 11, 10, tzinfo=UTC))  # no `with`: scan opens it
+    assert not source.is_open  # ... and closes it again
+    assert {f.person.email: f.status.value for f in report.followups} == {
+        recipient: "sent" for _name, _raw, recipient in HEADER_CASES
+    }
+
+
+@pytest.mark.imap
+def test_me_with_imap_is_refused_with_a_reason(
+    server: Server, password_env: Account, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = scan_demo(capsys, *imap_args(server, password_env), "--me", "me@example.com")
+    assert code == 2 and out == ""
+    assert "--me is for --mbox and --maildir" in err

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from helpers import raw_message, write_mbox
-from thankyou_scan import MailboxError, MaildirSource, MboxSource, Source, StaticSource
+from helpers import BARE_CR_CASE, HEADER_CASES, header_case_calendar, raw_message, write_mbox
+from thankyou_scan import MailboxError, MaildirSource, MboxSource, Source, StaticSource, parse_calendar, scan
 
 UTC = timezone.utc
 FROM_DATE = "Tue Nov 03 01:02:03 +0000 2026"
@@ -29,41 +29,6 @@ def test_plain_sent_mbox_keeps_every_message(tmp_path: Path) -> None:
     assert recipients(source) == ["a@x.example", "b@x.example"]
     assert source.kind == "mbox" and source.folder == "Sent.mbox"
     assert isinstance(source, Source)
-
-
-def test_takeout_keeps_sent_label_or_my_address(tmp_path: Path) -> None:
-    path = write_mbox(
-        tmp_path / "All mail Including Spam and Trash.mbox",
-        [
-            (
-                FROM_DATE,
-                raw_message(to="sent@x.example", extra="X-Gmail-Labels: Opened,Sent,Category Personal"),
-            ),
-            (FROM_DATE, raw_message(to="quoted@x.example", extra='X-Gmail-Labels: "Important",\n "Sent"')),
-            (
-                FROM_DATE,
-                raw_message(
-                    to="me@x.example", sender="Ada <ada@acme.example>", extra="X-Gmail-Labels: Inbox"
-                ),
-            ),
-            (
-                FROM_DATE,
-                raw_message(
-                    to="alias@x.example", sender="Me <ME@example.com>", extra="X-Gmail-Labels: Archived"
-                ),
-            ),
-            (
-                FROM_DATE,
-                raw_message(to="spam@x.example", sender="x@spam.example", extra="X-Gmail-Labels: Spam"),
-            ),
-        ],
-    )
-    assert recipients(MboxSource(path)) == ["quoted@x.example", "sent@x.example"]
-    assert recipients(MboxSource(path, me=["me@example.com"])) == [
-        "alias@x.example",
-        "quoted@x.example",
-        "sent@x.example",
-    ]
 
 
 def test_unlabelled_mbox_with_me_keeps_only_my_messages(tmp_path: Path) -> None:
@@ -166,7 +131,7 @@ def test_maildir_errors(tmp_path: Path) -> None:
     with pytest.raises(MailboxError, match="no such folder"):
         list(MaildirSource(tmp_path / "nope").sent_messages())
     make_maildir(tmp_path / "root" / ".Sent")
-    with pytest.raises(MailboxError, match=r"try --maildir .*\.Sent"):
+    with pytest.raises(MailboxError, match=r"try .*\.Sent"):
         list(MaildirSource(tmp_path / "root").sent_messages())
 
 
@@ -178,3 +143,138 @@ def test_static_source_yields_what_it_holds() -> None:
     assert list(source.sent_messages()) == [message]
     assert (source.kind, source.folder, source.messages_skipped) == ("static", "Sent", 2)
     assert isinstance(source, Source)
+
+
+# -- issue 9: what counts as sent, and who "me" is ---------------------------------------
+
+ME_MAIL = [
+    ("sent", "X-Gmail-Labels: Sent,Opened", "me@example.com"),
+    ("draft", "X-Gmail-Labels: Drafts", "me@example.com"),
+    ("sent-draft", "X-Gmail-Labels: Sent,Draft", "me@example.com"),
+    ("trash", "X-Gmail-Labels: Trash", "me@example.com"),
+    ("spam", "X-Gmail-Labels: Spam", "me@example.com"),
+    ("inbox", "X-Gmail-Labels: Inbox", "me@example.com"),
+    ("archived", "X-Gmail-Labels: Archived", "Me <ME@example.com>"),
+    ("received-sent-label", "X-Gmail-Labels: Sent", "someone@else.example"),
+]
+
+
+def test_takeout_labels_decide_and_drafts_never_count(tmp_path: Path) -> None:
+    path = write_mbox(
+        tmp_path / "All mail Including Spam and Trash.mbox",
+        [(FROM_DATE, raw_message(to=f"{name}@x.example", sender=sender, extra=labels)) for name, labels, sender in ME_MAIL],
+    )  # fmt: skip
+    expected = ["received-sent-label@x.example", "sent@x.example"]
+    assert recipients(MboxSource(path)) == expected
+    # `me` changes nothing where labels are: a draft, trash, spam or received mail From you is not sent
+    assert recipients(MboxSource(path, me=["me@example.com"])) == expected
+
+
+def test_drafts_in_takeout_never_turn_missing_into_sent(tmp_path: Path) -> None:
+    calendar = parse_calendar(
+        "version: 1\ntimezone: UTC\nme: [me@example.com]\nevents:\n"
+        "  - {title: Onsite, kind: interview, start: 2026-11-02 10:00, people: [ada@acme.example]}\n"
+    )
+    draft = raw_message(to="ada@acme.example", sender="me@example.com", extra="X-Gmail-Labels: Drafts")
+    path = write_mbox(tmp_path / "takeout.mbox", [(FROM_DATE, draft)])
+    report = scan(calendar, MboxSource(path), now=datetime(2026, 11, 10, tzinfo=UTC))
+    assert [f.status.value for f in report.followups] == ["missing"]
+
+
+@pytest.mark.parametrize(
+    "sender",
+    [
+        "raasdnil+x@gmail.com",
+        "Raas <raasdnil@googlemail.com>",
+        "r.a.a.s.d.n.i.l@GMAIL.com",
+        "Pete(A wonderful \\) chap) <Raas.Dnil(his account)@gmail.com(his host)>",
+    ],
+)
+@pytest.mark.parametrize("kind", ["mbox", "maildir"])
+def test_me_is_normalized_like_recipients(tmp_path: Path, sender: str, kind: str) -> None:
+    raw = raw_message(to="a@x.example", sender=sender)
+    other = raw_message(to="b@x.example", sender="raasdnil@example.com")
+    source = file_source(tmp_path, kind, [raw, other], me=["Raas.Dnil@gmail.com"])
+    assert recipients(source) == ["a@x.example"]
+
+
+def file_source(
+    tmp_path: Path, kind: str, messages: list[bytes], *, me: list[str] | None = None
+) -> MboxSource | MaildirSource:
+    """The messages as an mbox file or as a Maildir."""
+    if kind == "mbox":
+        return MboxSource(write_mbox(tmp_path / "Sent.mbox", [(FROM_DATE, raw) for raw in messages]), me=me)
+    for sub in ("cur", "new", "tmp"):
+        (tmp_path / "Sent" / sub).mkdir(parents=True, exist_ok=True)
+    for number, raw in enumerate(messages):
+        (tmp_path / "Sent" / "cur" / f"{number}.M{number}.host:2,S").write_bytes(raw)
+    return MaildirSource(tmp_path / "Sent", me=me)
+
+
+@pytest.mark.parametrize("kind", ["mbox", "maildir"])
+def test_a_me_that_matches_nothing_says_so_and_names_the_senders(
+    tmp_path: Path, kind: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    calendar = parse_calendar(
+        "version: 1\ntimezone: UTC\nme: [you@gmail.com]\nevents:\n"
+        "  - {title: Onsite, kind: interview, start: 2026-11-02 10:00, people: [ada@acme.example]}\n"
+    )
+    mine = [raw_message(to="ada@acme.example", sender="Jordan <jordan@example.com>")] * 3
+    source = file_source(tmp_path, kind, [*mine, raw_message(sender="other@example.com")])
+    with caplog.at_level(logging.WARNING, logger="thankyou_scan"):
+        report = scan(calendar, source, now=datetime(2026, 11, 10, tzinfo=UTC))
+    assert report.source.messages_scanned == 0
+    assert "jordan@example.com (3)" in caplog.text and "other@example.com (1)" in caplog.text
+    assert any("jordan@example.com (3)" in warning for warning in report.warnings)
+
+
+def test_a_labelled_store_without_sent_mail_says_so(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    path = write_mbox(
+        tmp_path / "Inbox.mbox", [(FROM_DATE, raw_message(extra="X-Gmail-Labels: Inbox,Important"))]
+    )
+    source = MboxSource(path)
+    with caplog.at_level(logging.WARNING, logger="thankyou_scan"):
+        assert recipients(source) == []
+    assert "labelled Sent" in caplog.text and source.warnings
+
+
+@pytest.mark.parametrize("kind", ["mbox", "maildir"])
+@pytest.mark.parametrize("case", [*HEADER_CASES, BARE_CR_CASE], ids=lambda case: case[0])
+def test_real_world_headers_find_every_recipient(
+    tmp_path: Path, kind: str, case: tuple[str, bytes, str]
+) -> None:
+    _name, raw, recipient = case
+    calendar = parse_calendar(header_case_calendar([case]))
+    report = scan(calendar, file_source(tmp_path, kind, [raw]), now=datetime(2026, 11, 10, tzinfo=UTC))
+    assert [(f.person.email, f.status.value) for f in report.followups] == [(recipient, "sent")]
+
+
+def test_readme_snippet_takes_the_calendars_me_and_the_current_time(tmp_path: Path) -> None:
+    # The README's snippet passes no `me` and no `now`: the calendar's `me` and the clock are used.
+    calendar = parse_calendar(
+        "version: 1\ntimezone: UTC\nme: [me@example.com]\nevents:\n"
+        "  - {title: Onsite, kind: interview, start: 2020-11-02 10:00, people: [ada@acme.example]}\n"
+    )
+    mine = raw_message(to="ada@acme.example", sender="me@example.com", date="Tue, 3 Nov 2020 09:00:00 +0000")
+    theirs = raw_message(
+        to="ada@acme.example", sender="ada@acme.example", date="Mon, 2 Nov 2020 11:00:00 +0000"
+    )
+    path = write_mbox(tmp_path / "mixed.mbox", [(FROM_DATE, theirs), (FROM_DATE, mine)])
+    report = scan(calendar, MboxSource(path))
+    assert [f.status.value for f in report.followups] == ["sent"]
+    assert report.followups[0].message is not None
+    assert report.followups[0].message.date == datetime(2020, 11, 3, 9, 0, tzinfo=UTC)
+    assert report.source.messages_scanned == 1  # Ada's own message is not yours
+    assert abs((report.now - datetime.now(UTC)).total_seconds()) < 60
+
+
+def test_naive_times_are_library_errors() -> None:
+    from thankyou_scan import SentMessage, ThankyouScanError
+
+    calendar = parse_calendar("version: 1\ntimezone: UTC\nevents: []\n")
+    with pytest.raises(ThankyouScanError, match="now must be timezone-aware"):
+        scan(calendar, StaticSource([]), now=datetime(2026, 11, 10))
+    with pytest.raises(ThankyouScanError, match="timezone-aware"):
+        SentMessage(date=datetime(2026, 11, 10), recipients=())
+    with pytest.raises(ThankyouScanError, match="fallback_date"):
+        SentMessage.from_headers(raw_message(), fallback_date=datetime(2026, 11, 10))

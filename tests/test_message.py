@@ -93,7 +93,15 @@ def test_aware_dates_in_other_zones_are_stored_in_utc() -> None:
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from thankyou_scan import Calendar, Event, Person, Policy, match  # noqa: E402
+from helpers import BARE_CR_CASE, HEADER_CASES  # noqa: E402
+from thankyou_scan import (  # noqa: E402
+    Calendar,
+    Event,
+    Person,
+    Policy,
+    match,
+    normalize_address,
+)
 from thankyou_scan.matching import Relevance  # noqa: E402
 from thankyou_scan.message import HeaderFacts  # noqa: E402
 
@@ -183,10 +191,87 @@ def test_header_facts_round_trip_and_read_only_to_cc_bcc() -> None:
         sender="me@sender.example",
     )  # fmt: skip
     facts = HeaderFacts.from_headers(raw)
-    assert facts.addresses == {"ada@acme.example", "tom@gmail.com"}
+    assert facts.addresses == {"ada@acme.example", "tom@gmail.com", '"quoted local"@odd.example'}
     assert facts.domains == {"acme.example", "odd.example", "gmail.com"}
-    assert facts.unreadable == {"odd.example"}
     assert HeaderFacts.decode(facts.encode()) == facts
+
+
+# Header blocks as mail programs and spammers write them: addresses with comments,
+# whitespace and folds around "@", lost brackets, groups, repeated fields, bare CRs.
+_LOCALS = st.sampled_from(["ada", "ADA", "a.d.a", "ada+x", "tom", "t.o.m+jobs", "grace", "hr", '"ada"', "x"])
+_DOMAINS = st.sampled_from(["acme.example", "ACME.example", "gmail.com", "googlemail.com", "recruit.example",
+                            "firma.example", "else.example", "acme.example."])  # fmt: skip
+_AT = st.sampled_from(["@", " @ ", "@\n ", "(c)@", "@(c)", " @\r\n\t"])
+_NAMES = st.sampled_from(
+    ["", "Ada ", '"Lovelace, Ada" ', "=?utf-8?q?J=C3=BCrgen?= ", "(x) ", "Pete(A \\) chap) "]
+)
+
+
+@st.composite
+def _address(draw: st.DrawFn) -> str:
+    spec = draw(_LOCALS) + draw(_AT) + draw(_DOMAINS)
+    name = draw(_NAMES)
+    closing = draw(st.sampled_from([">", ">", ""]))  # a lost bracket now and then
+    return f"{name}<{spec}{closing}" if name or draw(st.booleans()) else spec
+
+
+@st.composite
+def _field(draw: st.DrawFn) -> str:
+    field_name = draw(st.sampled_from(["To", "Cc", "Bcc", "TO", "cc", "From", "Subject", "Reply-To", "X-To"]))
+    addresses = draw(st.lists(_address(), min_size=1, max_size=3))
+    value = draw(st.sampled_from([", ", ",", ",\n ", " "])).join(addresses)
+    if draw(st.booleans()) and field_name.lower() in ("to", "cc"):
+        value = f"Team: {value};"
+    return f"{field_name}: {value}"
+
+
+@st.composite
+def hostile_header_blocks(draw: st.DrawFn) -> bytes:
+    fields = draw(st.lists(_field(), min_size=1, max_size=6))
+    fields.append(
+        "Date: " + draw(st.sampled_from([d for d in DATES if d] + ["Mon, 2 Nov 2026 18:00:00 +0000"]))
+    )
+    fields = draw(st.permutations(fields))
+    text = ""
+    for field in fields:
+        text += field + draw(st.sampled_from(["\n", "\r\n", "\r"]))
+    return text.encode()
+
+
+@settings(max_examples=2000, deadline=None)
+@given(hostile_header_blocks(), fallbacks, st.lists(st.tuples(raw_messages, fallbacks), max_size=3))
+def test_the_pre_check_never_turns_away_a_message_the_full_parse_would_match(
+    raw: bytes, fallback: datetime | None, others: list[tuple[bytes, datetime | None]]
+) -> None:
+    # relevant(facts) is False only when adding the fully parsed message changes nothing.
+    relevance = Relevance(CALENDAR, NOW)
+    base = [m for m in (parsed(r, f) for r, f in others) if m is not None]
+    for message in base:
+        relevance.learn(message)
+    message = parsed(raw, fallback)
+    facts = HeaderFacts.from_headers(raw, fallback_date=fallback)
+    if message is not None:
+        assert facts.date == message.date
+        assert facts.addresses == {normalize_address(r) for r in message.recipients}
+    if relevance(facts) or message is None:
+        return
+    without = [(f.status, f.message) for f in match(CALENDAR, base, NOW).followups]
+    with_it = [(f.status, f.message) for f in match(CALENDAR, [*base, message], NOW).followups]
+    assert with_it == without
+
+
+@pytest.mark.parametrize("case", [*HEADER_CASES, BARE_CR_CASE], ids=lambda case: case[0])
+def test_real_world_headers_give_every_recipient(case: tuple[str, bytes, str]) -> None:
+    _name, raw, recipient = case
+    message = SentMessage.from_headers(raw)
+    assert recipient in message.recipients
+    assert normalize_address(recipient) in HeaderFacts.from_headers(raw).addresses
+
+
+def test_every_occurrence_of_to_cc_and_bcc_counts() -> None:
+    raw = b"To: a@x.example\nCc: b@x.example\nCc: c@x.example\nTo: d@x.example\nBcc: e@x.example\nBcc: f@x.example\n"
+    message = SentMessage.from_headers(raw, fallback_date=NOW)
+    assert message.recipients == tuple(f"{letter}@x.example" for letter in "abcdef")
 
 
 @settings(max_examples=200, deadline=None)

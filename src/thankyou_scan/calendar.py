@@ -198,7 +198,7 @@ def load_calendar(path: str | Path, *, check_deliverability: bool = False) -> Ca
         with open(path, "rb") as handle:
             data = handle.read(MAX_CALENDAR_BYTES + 1)
     except FileNotFoundError as exc:
-        raise _file_error(name, "no such file — check the path given to --calendar") from exc
+        raise _file_error(name, "no such file — check the calendar's path") from exc
     except IsADirectoryError as exc:
         raise _file_error(name, "is a directory — give the calendar's YAML file") from exc
     except OSError as exc:
@@ -707,6 +707,9 @@ class _Builder:
             self.warn(event_node, label, "no 'people' — nobody is owed a note for this event")
             return ()
         node = keys["people"][1]
+        if isinstance(node, yaml.SequenceNode) and not node.value:
+            self.warn(node, label, "'people' is empty — nobody is owed a note for this event")
+            return ()
         if not isinstance(node, yaml.SequenceNode):
             self.problem(
                 node, label, f"'people' must be a list (each entry starting with '- '), not {_kind(node)}"

@@ -23,6 +23,7 @@ from pathlib import Path
 from . import __version__
 from .calendar import Calendar, load_calendar
 from .errors import FolderNotFoundError, ThankyouScanError, UsageError
+from .message import normalize_address
 from .paths import cache_dir
 from .pipeline import scan
 from .report import FORMATS, Report, render, when, when_event
@@ -175,6 +176,21 @@ def _warn_calendar(calendar: Calendar) -> None:
         log.warning("%s", warning)
 
 
+PLACEHOLDER_ME = "you@gmail.com"
+"""The address examples/calendar.yaml ships in ``me:``, to be replaced by the user's own."""
+
+
+def _warn_placeholder_me(calendar: Calendar) -> None:
+    if any(normalize_address(address) == PLACEHOLDER_ME for address in calendar.me):
+        log.warning(
+            "%s: `me:` still holds the example address %s — put your own address(es) there, or only "
+            "mail From %s counts as sent in an mbox or Maildir",
+            calendar.path,
+            PLACEHOLDER_ME,
+            PLACEHOLDER_ME,
+        )
+
+
 def _report(report: Report, args: argparse.Namespace) -> int:
     _emit(render(report, args.format), args.output)
     return report.exit_code
@@ -264,10 +280,16 @@ def _cmd_scan(args: argparse.Namespace) -> int:
     calendar = load_calendar(args.calendar, check_deliverability=args.check_deliverability)
     _warn_calendar(calendar)
     if args.imap_host:
+        if args.me:
+            raise UsageError(
+                "--me is for --mbox and --maildir, where it tells your mail from the rest; an IMAP "
+                "scan reads only the Sent folder, which holds nothing but your sent mail — drop --me"
+            )
         with _imap_source(args) as imap:
             report = scan(calendar, imap, now=now)
         return _report(report, args)
-    me = [*calendar.me, *(address.lower() for address in args.me)]
+    _warn_placeholder_me(calendar)
+    me = [*calendar.me, *args.me]
     source: Source = MboxSource(args.mbox, me=me) if args.mbox else MaildirSource(args.maildir, me=me)
     return _report(scan(calendar, source, now=now), args)
 
@@ -292,6 +314,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def _cmd_check(args: argparse.Namespace) -> int:
     calendar = load_calendar(args.file, check_deliverability=args.check_deliverability)
     _warn_calendar(calendar)
+    _warn_placeholder_me(calendar)
     people = sum(len(event.people) for event in calendar.events)
     zone = calendar.timezone or "this machine's local zone"
     print(f"{calendar.path}: OK — {len(calendar.events)} events, {people} people, times in {zone}")

@@ -33,8 +33,11 @@ class ThankyouScanError(Exception):
     exit_code = 2
 
 
-class UsageError(ThankyouScanError):
-    """An option or argument is wrong (bad ``--now``, missing ``--calendar``...)."""
+class UsageError(ThankyouScanError, ValueError):
+    """An option or argument is wrong (a naive ``now``, a bad ``--now``, a missing ``--calendar``...).
+
+    Also a ``ValueError``, so code written for the standard library's habits catches it.
+    """
 
     exit_code = 2
 

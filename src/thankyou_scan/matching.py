@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from .calendar import Calendar, Event, Person
+from .errors import UsageError
 from .message import HeaderFacts, SentMessage, normalize_address
 from .report import FollowUp, Report, SourceSummary, Status
 
@@ -40,8 +41,6 @@ class Relevance:
         self.by_domain: dict[str, list[tuple[datetime, int]]] = defaultdict(list)
         # ... and that domain as matching compares it (exactly, lower-cased).
         self.exact_domain: dict[int, str] = {}
-        # Domains of the people's addresses, for local parts too unusual to read cheaply.
-        self.by_address_domain: dict[str, list[tuple[datetime, int]]] = defaultdict(list)
         # Per slot, the date of the earliest message parsed for it so far.
         self.best: dict[int, datetime] = {}
         slot = 0
@@ -52,7 +51,6 @@ class Relevance:
                 if person.email:
                     address = normalize_address(person.email)
                     self.by_address[address].append((event.start, slot))
-                    self.by_address_domain[address.rpartition("@")[2]].append((event.start, slot))
                 elif event.domain:
                     self.by_domain[_domain(f"x@{event.domain}")].append((event.start, slot))
                     self.exact_domain[slot] = event.domain.lower()
@@ -83,7 +81,7 @@ class Relevance:
             for domain in facts.domains:
                 if self._open(self.by_domain.get(domain), date):
                     return True
-        return any(self._open(self.by_address_domain.get(domain), date) for domain in facts.unreadable)
+        return False
 
     def learn(self, message: SentMessage) -> None:
         """Record a parsed message: later ones to the same people after the same events cannot be first."""
@@ -131,7 +129,7 @@ def match_followups(
     shows what was known then.
     """
     if now.utcoffset() is None:
-        raise ValueError(f"now must be timezone-aware, got {now!r}")
+        raise UsageError(f"now must be timezone-aware, got {now!r}")
     slots: list[_Slot] = []
     by_address: dict[str, list[_Slot]] = defaultdict(list)
     by_domain: dict[str, list[_Slot]] = defaultdict(list)

@@ -1,124 +1,177 @@
-"""SentMessage: the few facts of a sent message that matching needs, parsed with mail-parser."""
+"""SentMessage: the few facts of a sent message that matching needs.
+
+One reading of the raw header block serves everything: the standard library's
+header parser (every occurrence of To, Cc and Bcc, read as leniently as
+``email.utils.getaddresses``), and mail-parser's own readers for the Date and the
+encoded words of the Subject. The cheap pre-check (:class:`HeaderFacts`) and the
+full parse (:class:`SentMessage`) share it, so the pre-check can never turn away a
+message the parse would match.
+"""
 
 from __future__ import annotations
 
+import email.parser
+import email.policy
+import email.utils
+import inspect
 import json
-import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from email.message import Message
 
-from .errors import MessageError
+from .errors import MessageError, UsageError
 
-__all__ = ["HeaderFacts", "SentMessage", "header_addresses", "normalize_address"]
+__all__ = [
+    "MAX_HEADER_BLOCK",
+    "HeaderFacts",
+    "SentMessage",
+    "from_addresses",
+    "normalize_address",
+    "read_headers",
+]
 
 UTC = timezone.utc
 
+MAX_HEADER_BLOCK = 256 * 1024
+"""A header block longer than this is skipped and counted: real ones are a few KB."""
+MAX_FIELD = 8 * 1024
+"""Subject, Message-ID and In-Reply-To are decoded from at most this many characters."""
+
 _GMAIL_DOMAINS = frozenset({"gmail.com", "googlemail.com"})
-# A header line (with its folded continuation lines), and the addresses in it. Addresses
-# are never RFC 2047-encoded, so the raw bytes show them; anything but delimiters may
-# form the local part (UTF-8 included).
-_HEADER_LINE = {
-    name: re.compile(rb"^" + name + rb"[ \t]*:(.*(?:\r?\n[ \t].*)*)", re.IGNORECASE | re.MULTILINE)
-    for name in (b"to", b"cc", b"bcc", b"from")
-}
-_ADDRESS = re.compile(rb"""([^\s<>,;:"()\[\]@]*)@([^\s<>,;:"()\[\]@]+)""")
+# Python 3.11.10+/3.12.6+ made getaddresses strict by default (it then drops whole
+# fields over one odd address); we read as leniently as it always did.
+_LENIENT: dict[str, bool] = (
+    {"strict": False} if "strict" in inspect.signature(email.utils.getaddresses).parameters else {}
+)
+_PARSER = email.parser.HeaderParser(policy=email.policy.compat32)
 
 
 def normalize_address(address: str) -> str:
-    """The form addresses are compared in: lower case; for Gmail also without dots and ``+tags``."""
+    """The form addresses are compared in: lower case; for Gmail also without dots and ``+tags``.
+
+    ``googlemail.com`` is Gmail too. Recipients, calendar addresses and your own
+    addresses (``me``) are all compared in this form.
+    """
     local, at, domain = address.strip().lower().rpartition("@")
     if not at:
         return domain
+    domain = domain.rstrip(".")
     if domain in _GMAIL_DOMAINS:
         return local.split("+", 1)[0].replace(".", "") + "@gmail.com"
     return f"{local}@{domain}"
 
 
-def header_addresses(raw: bytes, *names: bytes) -> list[tuple[bytes, bytes]]:
-    """(local part, domain) of every address in the named header fields of a raw header block, lower-cased."""
-    found = []
-    for name in names:
-        for match in _HEADER_LINE[name].finditer(raw):
-            found += [
-                (local.lower(), domain.lower().rstrip(b"."))
-                for local, domain in _ADDRESS.findall(match.group(1))
-            ]
-    return found
+def read_headers(raw: bytes) -> Message:
+    """The header fields of a raw header block (a whole message works too), as the email package reads them.
+
+    Bytes that are not UTF-8 become U+FFFD; lines end at CR, LF or CRLF.
+
+    Raises:
+        MessageError: the block is longer than :data:`MAX_HEADER_BLOCK`.
+    """
+    ends = [found for found in (raw.find(b"\n\n"), raw.find(b"\n\r\n")) if found >= 0]
+    block = raw[: min(ends) + 1] if ends else raw
+    if len(block) > MAX_HEADER_BLOCK:
+        raise MessageError(
+            f"its header block is {len(block):,} bytes, over the {MAX_HEADER_BLOCK:,}-byte limit"
+        )
+    return _PARSER.parsestr(block.decode("utf-8", "replace"), headersonly=True)
+
+
+def addresses_in(headers: Message, *names: str) -> list[str]:
+    """The addresses in every occurrence of the named fields, in header order, as getaddresses reads them.
+
+    Raises:
+        MessageError: the fields nest groups or comments too deeply to read.
+    """
+    wanted = {name.lower() for name in names}
+    values = [str(value) for name, value in headers.items() if name.lower() in wanted]
+    if not values:
+        return []
+    try:
+        pairs = email.utils.getaddresses(values, **_LENIENT)
+    except RecursionError:
+        raise MessageError(f"its {'/'.join(names)} fields nest too deeply to read") from None
+    return [address.strip() for _name, address in pairs if "@" in address]
+
+
+def from_addresses(raw: bytes) -> list[str]:
+    """The addresses in a raw header block's From fields, normalized (:func:`normalize_address`)."""
+    try:
+        return [normalize_address(address) for address in addresses_in(read_headers(raw), "from")]
+    except MessageError:
+        return []
+
+
+def _header_date(headers: Message) -> datetime | None:
+    """The first Date field read by mail-parser's own date reader, as mail-parser does; None when unusable."""
+    value = headers.get("date")
+    if value is None:
+        return None
+    from mailparser.dates import parse_mail_date  # imported on first use: a cached rescan needs none
+
+    result = parse_mail_date(str(value))
+    moment = result.value
+    return moment if isinstance(moment, datetime) and moment.utcoffset() is not None else None
 
 
 @dataclass(frozen=True, slots=True)
 class HeaderFacts:
-    """What the raw header bytes show cheaply, before any real parsing.
+    """What decides whether a message can matter, read before the (costlier) full parse.
 
-    ``date`` is the time SentMessage.from_headers would give the message: the first
-    Date header read by mail-parser's own date function, else the fallback (None when
-    neither works). ``addresses`` are the To/Cc/Bcc addresses, normalized
-    (:func:`normalize_address`); ``domains`` the domains of every To/Cc/Bcc address;
-    ``unreadable`` the domains of those whose local part is too unusual to read here
-    (quoted, with comments): a test must treat those as "anybody at that domain".
+    ``date`` is exactly the time :meth:`SentMessage.from_headers` gives the message (the
+    Date field, else the fallback; None when neither works or the block cannot be read,
+    and then the full parse decides). ``addresses`` are its To/Cc/Bcc addresses,
+    normalized (:func:`normalize_address`), and ``domains`` their domains: the very
+    recipients the full parse finds, so a test on them never turns away a message
+    that would match.
     """
 
     date: datetime | None
     addresses: frozenset[str]
     domains: frozenset[str]
-    unreadable: frozenset[str] = frozenset()
 
     @classmethod
     def from_headers(cls, raw: bytes, *, fallback_date: datetime | None = None) -> HeaderFacts:
-        addresses, domains, unreadable = set(), set(), set()
-        for local, domain in header_addresses(raw, b"to", b"cc", b"bcc"):
-            name = domain.decode("utf-8", "replace")
-            folded = normalize_address(f"x@{name}").rpartition("@")[2]
-            domains.add(folded)
-            if local:
-                addresses.add(normalize_address(f"{local.decode('utf-8', 'replace')}@{name}"))
-            else:
-                unreadable.add(folded)
-        date = _header_date(raw) or fallback_date
-        return cls(date, frozenset(addresses), frozenset(domains), frozenset(unreadable))
+        """The facts of a raw header block; an unreadable one gives no date (so it is parsed, and counted)."""
+        try:
+            headers = read_headers(raw)
+            recipients = addresses_in(headers, "to", "cc", "bcc")
+        except MessageError:
+            return cls(None, frozenset(), frozenset())
+        addresses = frozenset(normalize_address(address) for address in recipients)
+        domains = frozenset(address.rpartition("@")[2] for address in addresses)
+        return cls(_header_date(headers) or fallback_date, addresses, domains)
 
     def encode(self) -> bytes:
-        """A compact form for the cache."""
-        date = "" if self.date is None else str(int(self.date.timestamp()))
-        fields = [date, *(" ".join(sorted(part)) for part in (self.addresses, self.domains, self.unreadable))]
-        return "\n".join(fields).encode()
+        """A compact form for the cache (JSON: addresses may hold any character)."""
+        date = None if self.date is None else int(self.date.timestamp())
+        return json.dumps([date, sorted(self.addresses)], ensure_ascii=False, separators=(",", ":")).encode()
 
     @classmethod
     def decode(cls, data: bytes) -> HeaderFacts:
-        date, addresses, domains, unreadable = data.decode().split("\n")
+        """The facts :meth:`encode` wrote."""
+        date, addresses = json.loads(data)
         return cls(
-            datetime.fromtimestamp(int(date), UTC) if date else None,
-            frozenset(addresses.split()),
-            frozenset(domains.split()),
-            frozenset(unreadable.split()),
+            None if date is None else datetime.fromtimestamp(int(date), UTC),
+            frozenset(addresses),
+            frozenset(address.rpartition("@")[2] for address in addresses),
         )
-
-
-_DATE_LINE = re.compile(rb"^date[ \t]*:(.*(?:\r?\n[ \t].*)*)", re.IGNORECASE | re.MULTILINE)
-
-
-def _header_date(raw: bytes) -> datetime | None:
-    found = _DATE_LINE.findall(raw)
-    if len(found) != 1:
-        return None  # none, or several: leave the choice to the real parse
-    from mailparser.dates import parse_mail_date  # imported on first use: a rescan may need none
-
-    # As the email package hands it to mail-parser: undecoded bytes as surrogates.
-    result = parse_mail_date(found[0].decode("ascii", "surrogateescape").strip())
-    value = result.value
-    return value if isinstance(value, datetime) and value.utcoffset() is not None else None
 
 
 @dataclass(frozen=True, slots=True)
 class SentMessage:
     """A message from the Sent folder: when it went out and to whom.
 
-    ``recipients`` holds the To, Cc and Bcc addresses, lower-cased, in header
-    order without repeats. ``date`` is aware and in UTC: the Date header, or the
-    source's own time (IMAP INTERNALDATE, the mbox ``From `` line, a Maildir
-    file's delivery time) when the header is missing, zone-less or unparseable;
-    ``date_from_header`` says which.
+    ``recipients`` holds the To, Cc and Bcc addresses (every occurrence of each
+    field), lower-cased, in header order without repeats. ``date`` is aware and in
+    UTC: the Date header, or the source's own time (IMAP INTERNALDATE, the mbox
+    ``From `` line, a Maildir file's delivery time) when the header is missing,
+    zone-less or unparseable; ``date_from_header`` says which.
+
+    Raises:
+        UsageError: ``date`` is naive.
     """
 
     date: datetime
@@ -132,7 +185,7 @@ class SentMessage:
 
     def __post_init__(self) -> None:
         if self.date.tzinfo is None or self.date.utcoffset() is None:
-            raise ValueError(f"SentMessage.date must be timezone-aware, got {self.date!r}")
+            raise UsageError(f"SentMessage: date must be timezone-aware, got {self.date!r}")
         if self.date.tzinfo is not UTC:
             object.__setattr__(self, "date", self.date.astimezone(UTC))
         object.__setattr__(self, "recipients", _unique_lower(self.recipients))
@@ -144,22 +197,19 @@ class SentMessage:
         """Build a SentMessage from a message's raw header block (a whole message works too).
 
         Raises:
-            MessageError: the headers cannot be parsed at all, or there is no usable
-                date: neither the Date header nor ``fallback_date``.
+            MessageError: the headers cannot be read (too long, too deeply nested), or
+                there is no usable date: neither the Date header nor ``fallback_date``.
+            UsageError: ``fallback_date`` is naive.
         """
         if fallback_date is not None and fallback_date.utcoffset() is None:
-            raise ValueError(f"fallback_date must be timezone-aware, got {fallback_date!r}")
-        import mailparser  # imported on first use: a cached rescan parses nothing
-
-        try:
-            parsed: Any = mailparser.parse_from_bytes(raw)
-            header_date = parsed.date
-            recipients = [address for field in (parsed.to, parsed.cc, parsed.bcc) for _name, address in field]
-            senders = [address for _name, address in parsed.from_]
-            subject, message_id, in_reply_to = parsed.subject, parsed.message_id, parsed.in_reply_to
-        except Exception as exc:  # mail-parser can fail in many ways on hostile input
-            raise MessageError(f"cannot parse the message headers ({type(exc).__name__}: {exc})") from exc
-        if isinstance(header_date, datetime) and header_date.utcoffset() is not None:
+            raise UsageError(
+                f"SentMessage.from_headers: fallback_date must be timezone-aware, got {fallback_date!r}"
+            )
+        headers = read_headers(raw)
+        recipients = addresses_in(headers, "to", "cc", "bcc")
+        senders = addresses_in(headers, "from")
+        header_date = _header_date(headers)
+        if header_date is not None:
             date, from_header = header_date.astimezone(UTC), True
         elif fallback_date is not None:
             date, from_header = fallback_date.astimezone(UTC), False
@@ -167,13 +217,11 @@ class SentMessage:
             raise MessageError("no usable Date header and no delivery time to fall back on")
         return cls(
             date=date,
-            recipients=tuple(
-                address for address in recipients if isinstance(address, str) and "@" in address
-            ),
-            subject=_clean(subject),
-            message_id=_clean(message_id),
-            in_reply_to=_clean(in_reply_to),
-            sender=next((a.lower() for a in senders if isinstance(a, str) and "@" in a), ""),
+            recipients=tuple(recipients),
+            subject=_decoded(headers, "subject"),
+            message_id=_decoded(headers, "message-id"),
+            in_reply_to=_decoded(headers, "in-reply-to"),
+            sender=senders[0].lower() if senders else "",
             uid=uid,
             date_from_header=from_header,
         )
@@ -211,11 +259,21 @@ def decode_message(data: bytes, uid: str | None) -> SentMessage:
     )
 
 
-def _clean(value: object) -> str:
-    return " ".join(str(value).split()) if value else ""
+def _decoded(headers: Message, name: str) -> str:
+    """The first ``name`` field with its encoded words decoded (by mail-parser), whitespace collapsed."""
+    value = headers.get(name)
+    if value is None:
+        return ""
+    from mailparser.utils import decode_header_part
+
+    try:
+        text = decode_header_part(str(value)[:MAX_FIELD])
+    except Exception:  # mail-parser's decoder on hostile encoded words: keep the raw text
+        text = str(value)[:MAX_FIELD]
+    return " ".join(str(text).split())
 
 
-def _unique_lower(addresses: tuple[str, ...]) -> tuple[str, ...]:
+def _unique_lower(addresses: Iterable[str]) -> tuple[str, ...]:
     seen: dict[str, None] = {}
     for address in addresses:
         seen.setdefault(address.strip().lower(), None)

@@ -40,7 +40,7 @@ log = logging.getLogger("thankyou_scan")
 
 UTC = timezone.utc
 MAGIC = b"thankyou-scan header cache\n"
-VERSION = 2
+VERSION = 3
 NO_DATE = -(2**63)
 _RECORD = struct.Struct(">IqIII")
 _LENGTH = struct.Struct(">I")

@@ -168,12 +168,14 @@ class _Secret:
 
 
 class ImapSource:
-    """Sent mail from an IMAP server. Use it as a context manager::
+    """Sent mail from an IMAP server::
 
-        with ImapSource("imap.gmail.com", user="me@gmail.com", password=app_password) as source:
-            report = scan(calendar, source, now=now)
+        source = ImapSource("imap.gmail.com", user="me@gmail.com", password=app_password)
+        report = scan(calendar, source)
 
-    Nothing touches the network until the ``with`` block (or ``open()``).
+    ``scan()`` opens the connection and closes it again; to run several commands on one
+    connection (``list_folders()``, then a scan), use it as a context manager. Nothing
+    touches the network until then.
     """
 
     kind = "imap"
@@ -244,6 +246,11 @@ class ImapSource:
         self, kind: type[BaseException] | None, value: BaseException | None, trace: TracebackType | None
     ) -> None:
         self.close()
+
+    @property
+    def is_open(self) -> bool:
+        """True between ``open()`` (or entering the ``with`` block) and ``close()``."""
+        return self._opened
 
     def open(self) -> None:
         """Connect, start TLS and log in."""

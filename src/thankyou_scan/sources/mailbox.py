@@ -1,18 +1,31 @@
-"""MboxSource and MaildirSource: sent mail from files (Google Takeout, local mail stores)."""
+"""MboxSource and MaildirSource: sent mail from files (Google Takeout, local mail stores).
+
+Which messages are sent mail (docs/takeout.md): a message that carries Gmail labels
+(``X-Gmail-Labels``, as Takeout writes them) is judged by its labels alone — ``Sent``
+counts, and ``Drafts``/``Draft`` never does, whatever else it carries; a message
+without labels counts when it is From one of ``me`` (compared as recipients are, see
+:func:`~thankyou_scan.message.normalize_address`), or always when no ``me`` is given.
+
+Files are read with bounded memory: an mbox is scanned for its ``From `` lines in
+fixed-size chunks, and of each message only the header block is read, up to
+:data:`~thankyou_scan.message.MAX_HEADER_BLOCK` (a longer one is skipped and counted).
+"""
 
 from __future__ import annotations
 
 import csv
 import logging
-import mailbox
 import os
 import re
+import stat
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import BinaryIO
 
 from ..errors import MailboxError, MessageError
-from ..message import HeaderFacts, SentMessage, header_addresses
+from ..message import MAX_HEADER_BLOCK, HeaderFacts, SentMessage, from_addresses, normalize_address
 from .base import Relevant
 
 __all__ = ["MaildirSource", "MboxSource"]
@@ -21,6 +34,10 @@ log = logging.getLogger("thankyou_scan")
 
 UTC = timezone.utc
 
+_CHUNK = 1 << 20
+MAX_FROM_LINE = 4096
+"""An mbox ``From `` line is read up to this many bytes; the rest of a longer one is ignored."""
+_NOT_SENT_LABELS = frozenset({"drafts", "draft"})
 _FROM_LINE_DATE = re.compile(
     rb"(?P<month>[A-Z][a-z]{2})\s+(?P<day>\d{1,2})\s+(?P<clock>\d{1,2}:\d{2}(?::\d{2})?)"
     rb"(?:\s+(?P<offset>[+-]\d{4}))?\s+(?P<year>\d{4})\s*$"
@@ -32,19 +49,27 @@ _MONTHS = {
         start=1,
     )
 }
-_LABELS_HEADER = re.compile(rb"^x-gmail-labels:(.*(?:\r?\n[ \t].*)*)", re.IGNORECASE | re.MULTILINE)
+_LABELS_HEADER = re.compile(rb"^x-gmail-labels[ \t]*:(.*(?:\r?\n[ \t].*)*)", re.IGNORECASE | re.MULTILINE)
+
+
+class _TooLarge:
+    """Stands for a header block over the limit: the message is skipped and counted."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
 
 
 class _FileSource:
-    """What the mbox and Maildir sources share: the "is it sent mail?" filter and counting."""
+    """What the mbox and Maildir sources share: the "is it sent mail?" filter, counting, warnings."""
 
     kind = "file"
 
-    def __init__(self, path: str | Path, *, me: Iterable[str] = ()) -> None:
+    def __init__(self, path: str | Path, *, me: Iterable[str] | None = None) -> None:
         self.path = Path(path)
-        self.me = frozenset(address.strip().lower() for address in me)
+        self.me = None if me is None else frozenset(normalize_address(address) for address in me)
         self.messages_scanned = 0
         self.messages_skipped = 0
+        self.warnings: tuple[str, ...] = ()
 
     @property
     def folder(self) -> str:
@@ -54,7 +79,7 @@ class _FileSource:
     def __repr__(self) -> str:
         return f"{type(self).__name__}({str(self.path)!r})"
 
-    def _raw_messages(self) -> Iterator[tuple[str, bytes, datetime | None]]:
+    def _raw_messages(self) -> Iterator[tuple[str, bytes | _TooLarge, datetime | None]]:
         raise NotImplementedError
 
     def sent_messages(
@@ -63,12 +88,37 @@ class _FileSource:
         until: datetime | None = None,
         *,
         relevant: Relevant | None = None,
+        me: Iterable[str] = (),
     ) -> Iterator[SentMessage]:
-        """Yield the messages that are sent mail; unparseable ones are logged and counted."""
+        """Yield the messages that are sent mail; unparseable ones are logged and counted.
+
+        ``me`` is used only when the source was made without one (``scan()`` passes the
+        calendar's). When the file holds messages but none of them counts as sent mail,
+        a warning says why (in the log and in ``warnings``).
+        """
+        mine = self.me if self.me is not None else frozenset(normalize_address(address) for address in me)
         self.messages_scanned = self.messages_skipped = 0
+        self.warnings = ()
+        seen = labelled = 0
+        senders: Counter[str] = Counter()
         for key, header_block, delivered in self._raw_messages():
-            if not self._is_sent(header_block):
+            seen += 1
+            if isinstance(header_block, _TooLarge):
+                # Too large to read safely: it cannot be told sent or not, so it is counted.
+                self.messages_scanned += 1
+                self._skip(key, f"its header block is over {MAX_HEADER_BLOCK:,} bytes")
                 continue
+            labels = _gmail_labels(header_block)
+            if labels is not None:
+                labelled += 1
+                if "sent" not in labels or labels & _NOT_SENT_LABELS:
+                    continue
+            elif mine:
+                found = from_addresses(header_block)
+                if not any(address in mine for address in found):
+                    if len(senders) < 10_000:
+                        senders.update(found[:1] or ["(no From address)"])
+                    continue
             self.messages_scanned += 1
             if relevant is not None and not relevant(
                 HeaderFacts.from_headers(header_block, fallback_date=delivered)
@@ -77,97 +127,118 @@ class _FileSource:
             try:
                 message = SentMessage.from_headers(header_block, fallback_date=delivered, uid=key)
             except MessageError as exc:
-                self.messages_skipped += 1
-                log.warning("skipped message %s in %s: %s", key, self.path, exc)
+                self._skip(key, str(exc))
                 continue
             if relevant is not None:
                 relevant.learn(message)
             yield message
+        if seen and not self.messages_scanned:
+            self._warn_nothing_sent(seen, labelled, mine, senders)
 
-    def _is_sent(self, header_block: bytes) -> bool:
-        # Google Takeout puts all mail in one mbox and marks sent mail with the
-        # "Sent" label; a plain Sent-folder export has no labels at all.
-        labels = _gmail_labels(header_block)
-        if labels is not None and "sent" in labels:
-            return True
-        if self.me:
-            senders = header_addresses(header_block, b"from")
-            return any(
-                f"{local.decode('utf-8', 'replace')}@{domain.decode('utf-8', 'replace')}" in self.me
-                for local, domain in senders
+    def _skip(self, key: str, reason: str) -> None:
+        self.messages_skipped += 1
+        log.warning("skipped message %s in %s: %s", key, self.path, reason)
+
+    def _warn_nothing_sent(
+        self, seen: int, labelled: int, mine: frozenset[str], senders: Counter[str]
+    ) -> None:
+        where = f"{self.path.name}: none of its {seen:,} messages"
+        if labelled:
+            warning = (
+                f"{where} is labelled Sent (Gmail labels decide in a Takeout file; drafts never count) — "
+                "export the Sent label, or all mail, from Google Takeout"
             )
-        return labels is None
+        else:
+            common = ", ".join(f"{address} ({count})" for address, count in senders.most_common(3))
+            warning = (
+                f"{where} is From you ({', '.join(sorted(mine))}); the most common senders are {common} — "
+                "set me (the calendar's `me:` or --me) to the address you send from"
+            )
+        self.warnings = (warning,)
+        log.warning("%s", warning)
 
 
 class MboxSource(_FileSource):
     """Sent mail from an mbox file, such as Google Takeout's ``All mail Including Spam and Trash.mbox``.
 
-    Messages labelled ``Sent`` (``X-Gmail-Labels``) or sent From one of ``me`` are
-    kept; a file without Gmail labels and no ``me`` is taken to be all sent mail.
+    Messages labelled ``Sent`` (``X-Gmail-Labels``) are kept, drafts never; a message
+    without labels is kept when it is From one of ``me``, or always when there is no
+    ``me`` (a plain Sent-folder export). When ``me`` is None, ``scan()`` uses the
+    calendar's.
     """
 
     kind = "mbox"
 
-    def _raw_messages(self) -> Iterator[tuple[str, bytes, datetime | None]]:
-        box = self._open()
-        try:
-            for key in box.iterkeys():
-                with box.get_file(key, from_=True) as handle:
-                    from_line = handle.readline()
-                    yield str(key), _read_header_block(handle), _from_line_date(from_line)
-        except OSError as exc:
-            raise MailboxError(
-                f"cannot read {self.path}: {exc.strerror or exc}", path=str(self.path)
-            ) from exc
-        finally:
-            box.close()
-
-    def _open(self) -> mailbox.mbox:
+    def _raw_messages(self) -> Iterator[tuple[str, bytes | _TooLarge, datetime | None]]:
         where = str(self.path)
-        if self.path.is_dir():
-            raise MailboxError(f"{where} is a folder, not an mbox file — did you mean --maildir?", path=where)
         try:
-            with open(self.path, "rb") as handle:
-                first = handle.readline()
-        except FileNotFoundError as exc:
-            raise MailboxError(f"{where}: no such file — check the path given to --mbox", path=where) from exc
+            with self._open() as scanner, open(self.path, "rb") as reader:
+                starts = _message_starts(scanner)
+                start = next(starts, None)
+                number = 0
+                while start is not None:
+                    following = next(starts, None)
+                    from_line, header_block = _read_entry(reader, start, following)
+                    yield str(number), header_block, _from_line_date(from_line)
+                    number += 1
+                    start = following
         except OSError as exc:
             raise MailboxError(f"cannot read {where}: {exc.strerror or exc}", path=where) from exc
-        if first and not first.startswith(b"From "):
+
+    def _open(self) -> BinaryIO:
+        where = str(self.path)
+        if self.path.is_dir():
+            raise MailboxError(f"{where} is a folder, not an mbox file — is it a Maildir?", path=where)
+        try:
+            handle = _open_regular(self.path)
+        except FileNotFoundError as exc:
+            raise MailboxError(f"{where}: no such file — check the mbox path", path=where) from exc
+        except OSError as exc:
+            raise MailboxError(f"cannot read {where}: {exc.strerror or exc}", path=where) from exc
+        if handle is None:
+            raise MailboxError(f"{where} is not a regular file (a FIFO or a device?)", path=where)
+        first = handle.read(5)
+        if first and first != b"From ":
+            handle.close()
             raise MailboxError(
                 f"{where} is not an mbox file (it should start with a 'From ' line) — "
-                "give the .mbox file from Google Takeout, or use --maildir for a Maildir folder",
+                "give the .mbox file from Google Takeout, or read a Maildir folder with MaildirSource",
                 path=where,
             )
-        return mailbox.mbox(where, create=False)
+        handle.seek(0)
+        return handle
 
 
 class MaildirSource(_FileSource):
     """Sent mail from a Maildir folder (the one holding ``cur/`` and ``new/``).
 
     Read-only: files are listed and read, never renamed (unlike ``mailbox.Maildir``,
-    which moves messages from new/ to cur/ when asked for flags).
+    which moves messages from new/ to cur/ when asked for flags). Only regular files
+    are read: a FIFO or device named like a message is skipped and counted.
     """
 
     kind = "maildir"
 
-    def _raw_messages(self) -> Iterator[tuple[str, bytes, datetime | None]]:
+    def _raw_messages(self) -> Iterator[tuple[str, bytes | _TooLarge, datetime | None]]:
         self._check()
         try:
             for sub in ("new", "cur"):
                 with os.scandir(self.path / sub) as entries:
                     names = sorted(entry.name for entry in entries if not entry.name.startswith("."))
                 for name in names:
-                    file_path = self.path / sub / name
+                    key = name.split(":", 1)[0]
                     try:
+                        handle = _open_regular(self.path / sub / name)
+                    except (FileNotFoundError, IsADirectoryError):
+                        continue  # moved or deleted by a mail client while we read
+                    if handle is None:
+                        self._skip(key, "it is not a regular file")
+                        continue
+                    with handle:
                         # A Maildir file's mtime is its delivery time (as in the stdlib's
                         # MaildirMessage); reading the whole message for it would parse bodies.
-                        delivered = datetime.fromtimestamp(file_path.stat().st_mtime, UTC)
-                        with open(file_path, "rb") as handle:
-                            header_block = _read_header_block(handle)
-                    except FileNotFoundError:
-                        continue  # moved or deleted by a mail client while we read
-                    yield name.split(":", 1)[0], header_block, delivered
+                        delivered = datetime.fromtimestamp(os.fstat(handle.fileno()).st_mtime, UTC)
+                        yield key, _read_header_block(handle), delivered
         except OSError as exc:
             raise MailboxError(
                 f"cannot read {self.path}: {exc.strerror or exc}", path=str(self.path)
@@ -176,24 +247,94 @@ class MaildirSource(_FileSource):
     def _check(self) -> None:
         where = str(self.path)
         if not self.path.is_dir():
-            raise MailboxError(f"{where}: no such folder — check the path given to --maildir", path=where)
+            raise MailboxError(f"{where}: no such folder — check the Maildir path", path=where)
         if not (self.path / "cur").is_dir() or not (self.path / "new").is_dir():
             hint = (
-                f" Sent mail in Maildir++ lives in '.Sent' — try --maildir {self.path / '.Sent'}"
+                f" Sent mail in Maildir++ lives in '.Sent' — try {self.path / '.Sent'}"
                 if (self.path / ".Sent").is_dir()
                 else " give the folder that holds cur/ and new/"
             )
             raise MailboxError(f"{where} is not a Maildir (no cur/ and new/ folders) —{hint}", path=where)
 
 
-def _read_header_block(handle: Iterable[bytes]) -> bytes:
-    """The header lines of a message up to the blank line; the body is never read."""
-    lines = []
-    for line in handle:
-        if line in (b"\n", b"\r\n"):
-            break
-        lines.append(line)
-    return b"".join(lines)
+def _open_regular(path: Path) -> BinaryIO | None:
+    """Open ``path`` for reading if it is a regular file; None for a FIFO, device or socket.
+
+    O_NONBLOCK keeps the open of a FIFO from waiting for a writer; it has no effect
+    on reading a regular file.
+    """
+    descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            os.close(descriptor)
+            return None
+        return os.fdopen(descriptor, "rb")
+    except BaseException:
+        os.close(descriptor)
+        raise
+
+
+def _message_starts(handle: BinaryIO) -> Iterator[int]:
+    """The offset of every line that starts with ``From `` (mbox separators), in a fixed-size chunk at a time."""
+    marker = b"\nFrom "
+    if handle.read(5) == b"From ":
+        yield 0
+    handle.seek(0)
+    position, carry = 0, b""
+    while chunk := handle.read(_CHUNK):
+        data = carry + chunk
+        base = position - len(carry)
+        found = data.find(marker)
+        while found >= 0:
+            yield base + found + 1
+            found = data.find(marker, found + 1)
+        carry = data[-(len(marker) - 1) :]
+        position += len(chunk)
+
+
+def _read_entry(handle: BinaryIO, start: int, end: int | None) -> tuple[bytes, bytes | _TooLarge]:
+    """The ``From `` line and the header block of the mbox message between ``start`` and ``end``."""
+    handle.seek(start)
+    limit = MAX_FROM_LINE if end is None else min(MAX_FROM_LINE, end - start)
+    from_line = handle.readline(limit)
+    if not from_line.endswith(b"\n"):
+        # An overlong From line: the headers start after its end (or there are none).
+        rest = _skip_line(handle, end)
+        if rest is None:
+            return from_line, b""
+    available = None if end is None else end - handle.tell()
+    return from_line, _read_header_block(handle, available)
+
+
+def _skip_line(handle: BinaryIO, end: int | None) -> int | None:
+    """Move past the end of the current line, reading a chunk at a time; None when ``end`` comes first."""
+    while end is None or handle.tell() < end:
+        chunk = handle.read(_CHUNK if end is None else min(_CHUNK, end - handle.tell()))
+        if not chunk:
+            return None
+        newline = chunk.find(b"\n")
+        if newline >= 0:
+            handle.seek(newline + 1 - len(chunk), os.SEEK_CUR)
+            return handle.tell()
+    return None
+
+
+def _read_header_block(handle: BinaryIO, available: int | None = None) -> bytes | _TooLarge:
+    """The header lines of a message up to the blank line; the body is never read.
+
+    At most ``MAX_HEADER_BLOCK`` bytes are read: a longer block gives ``_TooLarge``.
+    ``available`` bounds the read (the next mbox message starts there).
+    """
+    want = MAX_HEADER_BLOCK + 2 if available is None else min(MAX_HEADER_BLOCK + 2, available)
+    data = handle.read(want)
+    if data.startswith((b"\n", b"\r\n")):
+        return b""
+    ends = [found for found in (data.find(b"\n\n"), data.find(b"\n\r\n")) if found >= 0]
+    if ends:
+        return data[: min(ends) + 1]
+    if len(data) > MAX_HEADER_BLOCK:
+        return _TooLarge(len(data))
+    return data
 
 
 def _from_line_date(from_line: bytes) -> datetime | None:
@@ -211,7 +352,7 @@ def _from_line_date(from_line: bytes) -> datetime | None:
             sign = -1 if offset.startswith(b"-") else 1
             minutes = sign * (int(offset[1:3]) * 60 + int(offset[3:5]))
             return moment.replace(tzinfo=timezone(timedelta(minutes=minutes))).astimezone(UTC)
-    except ValueError:
+    except (ValueError, OverflowError):
         return None
     return moment.replace(tzinfo=UTC)
 
