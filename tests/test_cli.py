@@ -156,6 +156,7 @@ def test_mailbox_error_exit_3(
     )
     assert (code, out) == (3, "")
     assert err.startswith("thankyou-scan: error: ") and "no such file" in err
+    assert "(given with --mbox)" in err  # the library names no flag; the CLI adds it
     assert len(err.strip().splitlines()) == 1
 
 

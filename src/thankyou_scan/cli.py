@@ -22,7 +22,7 @@ from pathlib import Path
 
 from . import __version__
 from .calendar import Calendar, load_calendar
-from .errors import FolderNotFoundError, ThankyouScanError, UsageError
+from .errors import FolderNotFoundError, MailboxError, ThankyouScanError, UsageError
 from .message import normalize_address
 from .paths import cache_dir
 from .pipeline import scan
@@ -291,7 +291,12 @@ def _cmd_scan(args: argparse.Namespace) -> int:
     _warn_placeholder_me(calendar)
     me = [*calendar.me, *args.me]
     source: Source = MboxSource(args.mbox, me=me) if args.mbox else MaildirSource(args.maildir, me=me)
-    return _report(scan(calendar, source, now=now), args)
+    try:
+        report = scan(calendar, source, now=now)
+    except MailboxError as exc:
+        flag = "--mbox" if args.mbox else "--maildir"
+        raise MailboxError(f"{exc} (given with {flag})", path=exc.path) from exc
+    return _report(report, args)
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
