@@ -1,0 +1,206 @@
+"""Write tests/data/corpus/calendar.yaml: events around the corpus messages, for their real recipients.
+
+A one-off, kept for the record (the calendar is committed; rerunning gives the same file).
+It reads the messages through tests/corpus_oracle.py, never through thankyou_scan.
+
+* For each message, up to six of its recipients (the first address, and the last address
+  of every To/Cc/Bcc field, so repeated fields are covered), each in an event of their
+  own placed so that this message is their first one after the start: sent (start an hour
+  before), late (start three days before, 24 h to answer) or sent during the event.
+* Some recipients again after their last message: missing.
+* Events around `now`: due (ended, deadline ahead), upcoming (still running, or later).
+* Cancelled and `follow_up: false` events: skipped.
+* People known by name only, matched through the event's domain.
+* Addresses written as a person would type them: other case, Gmail dots and +tags.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import email.utils
+import json
+import sys
+from collections import defaultdict
+from datetime import datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+from email_validator import EmailNotValidError, validate_email
+
+import corpus_oracle as oracle
+
+HOUR = timedelta(hours=1)
+NOW = oracle.NOW
+
+
+def minute(moment: datetime) -> datetime:
+    return moment.replace(second=0, microsecond=0)
+
+
+def stamp(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M") + "Z"
+
+
+def chosen_recipients(raw: bytes) -> list[str]:
+    """The first address, then the last of every To/Cc/Bcc field (as written), at most six."""
+    message = email.message_from_bytes(raw, policy=email.policy.compat32)
+    picks: list[str] = []
+    for field in ("To", "Cc", "Bcc"):
+        for value in message.get_all(field) or []:
+            found = [a for _n, a in email.utils.getaddresses([str(value)], **oracle.LENIENT) if "@" in a]
+            if found:
+                picks.extend([found[0], found[-1]] if not picks else [found[-1]])
+    unique: list[str] = []
+    for address in picks:
+        if (
+            oracle.normalize(address) not in {oracle.normalize(u) for u in unique}
+            and address.isascii()
+            and usable(address)
+        ):
+            unique.append(address.strip())
+    return unique[:6]
+
+
+def usable(address: str) -> bool:
+    """Whether the calendar accepts the address (email-validator, syntax only)."""
+    try:
+        validate_email(address, check_deliverability=False)
+    except EmailNotValidError:
+        return False
+    return True
+
+
+def as_typed(address: str, n: int) -> str:
+    """The address as a person might write it in the calendar."""
+    local, _, domain = address.rpartition("@")
+    if domain.lower() in oracle.GMAIL and n % 2 == 0:
+        return f"{local[:1]}.{local[1:]}+jobs@{'googlemail.com' if domain.lower() == 'gmail.com' else 'gmail.com'}"
+    if n % 5 == 0:
+        return address.upper()
+    return address
+
+
+def main() -> None:
+    readings = oracle.read_corpus()
+    by_address: dict[str, list[datetime]] = defaultdict(list)
+    by_domain: dict[str, list[datetime]] = defaultdict(list)
+    for reading in readings.values():
+        when = datetime.fromisoformat(reading["date"])
+        for address in reading["recipients"]:
+            by_address[address].append(when)
+        for domain in {a.rpartition("@")[2] for a in reading["recipients"]}:
+            by_domain[domain].append(when)
+
+    def previous(times: list[datetime], when: datetime) -> datetime | None:
+        earlier = [t for t in times if t < when]
+        return max(earlier) if earlier else None
+
+    lines = [
+        "# The corpus calendar: real recipients of tests/data/corpus/messages (see PROVENANCE.md).",
+        "# Written by scripts/corpus_calendar.py; every time is UTC.",
+        "version: 1",
+        "timezone: UTC",
+        "events:",
+    ]
+    used: list[str] = []
+    last_seen: dict[str, tuple[datetime, str]] = {}
+    n = 0
+    for file, reading in sorted(readings.items()):
+        when = datetime.fromisoformat(reading["date"])
+        if when.year < 1971:
+            continue  # before any calendar anyone keeps
+        raw = (oracle.CORPUS / "messages" / file).read_bytes()
+        for k, address in enumerate(chosen_recipients(raw)):
+            key = oracle.normalize(address)
+            times = by_address[key]
+            if times.count(when) > 1:
+                continue  # two messages at the same second: "first" would be a tie
+            before = previous(times, when)
+            n += 1
+            typed = as_typed(address, n)
+            event_id = f"{file[:4]}-{k}"
+            if when > NOW:
+                # A message dated after `now` is ignored: the person is still due.
+                start = minute(NOW - 6 * HOUR)
+                if before is not None and before > start:
+                    continue
+                lines.append(f"  - {{id: {event_id}-future, title: After now {file[:4]}, kind: interview, "
+                             f"start: {stamp(start)}, duration: 1h, people: {json.dumps([typed])}}}")  # fmt: skip
+                continue
+            variant = n % 3
+            late_start = minute(when - timedelta(days=3))
+            if variant == 1 and (before is None or before < late_start):
+                lines.append(f"  - {{id: {event_id}-late, title: Late {file[:4]}, kind: meeting, "
+                             f"start: {stamp(late_start)}, duration: 1h, people: {json.dumps([typed])}}}")  # fmt: skip
+            elif variant == 2 and (before is None or before < minute(when - 30 * timedelta(minutes=1))):
+                start = minute(when - 30 * timedelta(minutes=1))
+                lines.append(f"  - {{id: {event_id}-during, title: During {file[:4]}, kind: meeting, "
+                             f"start: {stamp(start)}, end: {stamp(start + HOUR)}, people: {json.dumps([typed])}}}")  # fmt: skip
+            else:
+                start = minute(when - HOUR)
+                if before is not None and before >= start:
+                    start = minute(before + (when - before) / 2)
+                    if not before < start < when:
+                        continue
+                lines.append(f"  - {{id: {event_id}-sent, title: Sent {file[:4]}, kind: interview, "
+                             f"start: {stamp(start)}, duration: 1h, people: {json.dumps([typed])}}}")  # fmt: skip
+            used.append(key)
+            last_seen[key] = (max(times), address)
+
+    # Missing: every seventh person again, a month after their last message.
+    for i, key in enumerate(sorted(set(used))[::7]):
+        last, address = last_seen[key]
+        start = minute(last + timedelta(days=30))
+        if start + timedelta(days=3) < NOW:
+            lines.append(f"  - {{id: missing-{i:03d}, title: Missing {i}, kind: networking, "
+                         f"start: {stamp(start)}, people: {json.dumps([address])}}}")  # fmt: skip
+
+    people = sorted(set(used))
+    due = people[3:12:2]
+    upcoming = people[4:12:2]
+    lines.append(f"  - {{id: due-now, title: Ended this morning, kind: interview, start: {stamp(NOW - 6 * HOUR)}, "
+                 f"end: {stamp(NOW - 5 * HOUR)}, people: {json.dumps([last_seen[k][1] for k in due])}}}")  # fmt: skip
+    lines.append(f"  - {{id: running-now, title: Still running, kind: meeting, start: {stamp(NOW - HOUR)}, "
+                 f"end: {stamp(NOW + 3 * HOUR)}, people: {json.dumps([last_seen[k][1] for k in upcoming])}}}")  # fmt: skip
+    lines.append(f"  - {{id: next-week, title: Next week, kind: networking, start: {stamp(NOW + timedelta(days=7))}, "
+                 f"people: {json.dumps([last_seen[k][1] for k in people[20:23]])}}}")  # fmt: skip
+
+    # Skipped: people who would otherwise be sent.
+    _first_file, first = min(
+        (
+            (f, r)
+            for f, r in readings.items()
+            if datetime.fromisoformat(r["date"]).year >= 1971 and r["recipients"]
+        ),
+        key=lambda item: item[1]["date"],
+    )
+    skip_people = [a for a in first["recipients"] if usable(a)][:2]
+    first_when = datetime.fromisoformat(first["date"])
+    lines.append(f"  - {{id: cancelled, title: Cancelled, kind: interview, start: {stamp(minute(first_when - HOUR))}, "
+                 f"cancelled: true, people: {json.dumps(skip_people)}}}")  # fmt: skip
+    lines.append(f"  - {{id: no-note, title: No note needed, kind: meeting, start: {stamp(minute(first_when - HOUR))}, "
+                 f"follow_up: false, people: {json.dumps(skip_people)}}}")  # fmt: skip
+
+    # People known by name only: matched through the domain.
+    domains = sorted(d for d, times in by_domain.items() if len(times) >= 2 and "." in d and d.isascii())
+    for i, domain in enumerate(domains[:: max(1, len(domains) // 25)]):
+        times = sorted(set(by_domain[domain]))
+        target = times[len(times) // 2]
+        before = previous(times, target)
+        start = minute(target - HOUR)
+        if before is not None and before >= start:
+            continue
+        if target > NOW:
+            continue
+        lines.append(f"  - {{id: domain-{i:02d}, title: Met someone at {domain}, kind: interview, "
+                     f"start: {stamp(start)}, duration: 1h, domain: {domain}, people: [Someone At {i}]}}")  # fmt: skip
+    lines.append(f"  - {{id: nameless, title: No address and no domain, kind: meeting, start: {stamp(NOW - timedelta(days=20))}, "
+                 f"people: [Unknown Person]}}")  # fmt: skip
+    (oracle.CORPUS / "calendar.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print(f"{len(lines) - 5} events", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
