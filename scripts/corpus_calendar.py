@@ -120,6 +120,7 @@ def main() -> None:
             before = previous(times, when)
             n += 1
             typed = as_typed(address, n)
+            typed = typed if usable(typed) else address
             event_id = f"{file[:4]}-{k}"
             if when > NOW:
                 # A message dated after `now` is ignored: the person is still due.
@@ -186,8 +187,10 @@ def main() -> None:
     # People known by name only: matched through the domain.
     domains = sorted(d for d, times in by_domain.items() if len(times) >= 2 and "." in d and d.isascii())
     for i, domain in enumerate(domains[:: max(1, len(domains) // 25)]):
-        times = sorted(set(by_domain[domain]))
+        times = sorted(by_domain[domain])
         target = times[len(times) // 2]
+        if times.count(target) > 1:
+            continue  # two messages at the same second: "first" would be a tie
         before = previous(times, target)
         start = minute(target - HOUR)
         if before is not None and before >= start:

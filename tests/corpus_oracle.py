@@ -44,7 +44,20 @@ NEGATIVE_ZERO = re.compile(r"\s-0000\s*(\([^()]*\)\s*)?$")
 
 # A careful human reading wins over the parser: file -> fields to override, with the reason.
 # Each is described in PROVENANCE.md ("Hand decisions").
-HAND_DECISIONS: dict[str, dict[str, Any]] = {}
+HAND_DECISIONS: dict[str, dict[str, Any]] = {
+    "0132-flufl-bounce-smtp32_01.txt.eml": {
+        "date": "2001-04-02T10:20:10+00:00",
+        "date_from": "header",
+        "why": "'Mon,  2 Apr 101 04:20:10 CST': RFC 5322 4.3 reads a three-digit year as 1900 + it (2001), "
+        "parsedate keeps year 101",
+    },
+    "0374-flanker-disposition-notification.eml.eml": {
+        "date": "1995-09-20T04:19:00+00:00",
+        "date_from": "header",
+        "why": "'Wed, 20 Sep 1995 00:19:00 (EDT) -0400': a comment may stand before the zone (RFC 5322 "
+        "obs-second's CFWS); parsedate sees no zone",
+    },
+}
 
 
 # -- reading messages ----------------------------------------------------------------

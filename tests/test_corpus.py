@@ -1,6 +1,6 @@
 """A corpus of real messages written by others, against an independent reading of the docs.
 
-tests/data/corpus/messages holds several hundred messages from the test data of public
+tests/data/corpus/messages holds 729 messages from the test data of public
 packages (PROVENANCE.md, PROVENANCE.tsv), written by many mail programs and list
 servers, oddities included. calendar.yaml has events for their real recipients, and
 expected.json says what docs/report.md makes of them: tests/corpus_oracle.py, which
@@ -251,13 +251,24 @@ def greenmail_rows() -> list[dict[str, str]]:
     return [row for row in ROWS if not eight_bit_headers(raw(row))]
 
 
+# APPENDing these drops GreenMail 2.1.8's connection (a NullPointerException in its MIME
+# parser; SERVERS.md): they are not on the GreenMail account, and the expected report there
+# is the oracle's over the messages it holds.
+GREENMAIL_DROPS = {
+    "0013-cpython-msg_14.txt.eml",
+    "0021-cpython-msg_25.txt.eml",
+    "0166-hyperkitty-unconvertable_msg-2.txt.eml",
+    "0296-imap-tools-sages_error_emails_multiple_invalid_content_dispositions.eml.eml",
+    "0463-spamassassin-t-spam_badctype1.eml",
+}
+
+
 @pytest.mark.imap
 def test_imap_greenmail(greenmail: Server, calendar: Any) -> None:
     rows = greenmail_rows()
     report, held, refused = imap_scan(greenmail, rows, calendar)
-    not_seeded = sorted({row["file"] for row in ROWS} - set(held))
-    print(f"GreenMail holds {len(held)} of {len(ROWS)}; not seeded: {not_seeded}")
-    assert len(held) >= 0.9 * len(ROWS), refused
+    assert set(refused) == GREENMAIL_DROPS, f"GreenMail refused {sorted(refused)}"
+    assert len(held) >= 0.9 * len(ROWS)
     expected = oracle.expected_followups(
         oracle.load_events(CORPUS / "calendar.yaml"), {file: READINGS[file] for file in held}
     )
