@@ -3,14 +3,15 @@
 A one-off, kept for the record (the calendar is committed; rerunning gives the same file).
 It reads the messages through tests/corpus_oracle.py, never through thankyou_scan.
 
-* For each message, up to six of its recipients (the first address, and the last address
-  of every To/Cc/Bcc field, so repeated fields are covered), each in an event of their
+* For each message, up to six of its recipients (all of them, or the first address and the
+  last of every To/Cc/Bcc field, so repeated fields are covered), each in an event of their
   own placed so that this message is their first one after the start: sent (start an hour
   before), late (start three days before, 24 h to answer) or sent during the event.
 * Some recipients again after their last message: missing.
 * Events around `now`: due (ended, deadline ahead), upcoming (still running, or later).
 * Cancelled and `follow_up: false` events: skipped.
 * People known by name only, matched through the event's domain.
+* Addresses that only look like recipients (a display name written as an address): never sent.
 * Addresses written as a person would type them: other case, Gmail dots and +tags.
 """
 
@@ -43,13 +44,22 @@ def stamp(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M") + "Z"
 
 
-def chosen_recipients(raw: bytes) -> list[str]:
-    """The first address, then the last of every To/Cc/Bcc field (as written), at most six."""
+def chosen_recipients(file: str, raw: bytes) -> list[str]:
+    """Every address when there are six or fewer, else the first and the last of every To/Cc/Bcc
+    field (as written); at most six. A hand decision's recipients replace the message's."""
+    if "recipients" in oracle.HAND_DECISIONS.get(file, {}):
+        return [a for a in oracle.HAND_DECISIONS[file]["recipients"] if usable(a)][:6]
     message = email.message_from_bytes(raw, policy=email.policy.compat32)
+    fields = [
+        [a for _n, a in email.utils.getaddresses([str(value)], **oracle.LENIENT) if "@" in a]
+        for field in ("To", "Cc", "Bcc")
+        for value in message.get_all(field) or []
+    ]
     picks: list[str] = []
-    for field in ("To", "Cc", "Bcc"):
-        for value in message.get_all(field) or []:
-            found = [a for _n, a in email.utils.getaddresses([str(value)], **oracle.LENIENT) if "@" in a]
+    if sum(len(found) for found in fields) <= 6:
+        picks = [a for found in fields for a in found]
+    else:
+        for found in fields:
             if found:
                 picks.extend([found[0], found[-1]] if not picks else [found[-1]])
     unique: list[str] = []
@@ -112,7 +122,7 @@ def main() -> None:
         if when.year < 1971:
             continue  # before any calendar anyone keeps
         raw = (oracle.CORPUS / "messages" / file).read_bytes()
-        for k, address in enumerate(chosen_recipients(raw)):
+        for k, address in enumerate(chosen_recipients(file, raw)):
             key = oracle.normalize(address)
             times = by_address[key]
             if times.count(when) > 1:
@@ -149,6 +159,21 @@ def main() -> None:
                              f"start: {stamp(start)}, duration: 1h, people: {json.dumps([typed])}}}")  # fmt: skip
             used.append(key)
             last_seen[key] = (max(times), address)
+
+    # Addresses a hand decision says are not recipients (an unquoted display name that looks
+    # like an address): an event placed as if the message were their note. It must not count.
+    for file, decision in sorted(oracle.HAND_DECISIONS.items()):
+        if "recipients" not in decision:
+            continue
+        raw = (oracle.CORPUS / "messages" / file).read_bytes()
+        message = email.message_from_bytes(raw, policy=email.policy.compat32)
+        values = [str(v) for field in ("To", "Cc", "Bcc") for v in message.get_all(field) or []]
+        kept = {oracle.normalize(a) for a in decision["recipients"]}
+        when = datetime.fromisoformat(readings[file]["date"])
+        for k, (_name, address) in enumerate(email.utils.getaddresses(values, **oracle.LENIENT)):
+            if usable(address) and oracle.normalize(address) not in kept:
+                lines.append(f"  - {{id: {file[:4]}-not-{k}, title: Not a recipient {file[:4]}, kind: interview, "
+                             f"start: {stamp(minute(when - HOUR))}, duration: 1h, people: {json.dumps([address])}}}")  # fmt: skip
 
     # Missing: every seventh person again, a month after their last message.
     for i, key in enumerate(sorted(set(used))[::7]):

@@ -45,6 +45,25 @@ NEGATIVE_ZERO = re.compile(r"\s-0000\s*(\([^()]*\)\s*)?$")
 # A careful human reading wins over the parser: file -> fields to override, with the reason.
 # Each is described in PROVENANCE.md ("Hand decisions").
 HAND_DECISIONS: dict[str, dict[str, Any]] = {
+    "0180-mail-parser-mail_test_19.eml": {
+        "recipients": ["charlie@example.com", "dave@example.com", "frank@example.com"],
+        "why": "'CC: eve@example.com <frank@example.com>': the address is frank's; eve@example.com is "
+        "the display name (unquoted), not a second recipient",
+    },
+    "0254-imap-tools-disabled_raw_email_multiple_from.eml.eml": {
+        "recipients": ["concierge@powerupdev.com", "tim@powerupdev.com"],
+        "why": "'To: tim@powerupdev.com concierge@powerupdev.com': two addresses without the comma "
+        "(sendmail's old space-separated lists); getaddresses makes '@powerupdev.com' of them",
+    },
+    "0293-imap-tools-messages_error_emails_missing_body.eml.eml": {
+        "recipients": [],
+        "why": "'To: <Undisclosed-Recipient:@mailman.enron.com;>': an empty group in brackets, nobody",
+    },
+    "0341-imap-tools-messages_plain_emails_raw_email_with_at_display_name.eml.eml": {
+        "recipients": ["raasdnil@gmail.com", "smith@gmail.com", "tom@gmail.com"],
+        "why": "'Mikel@Lindsaar <raasdnil@gmail.com>': the address is raasdnil's; Mikel@Lindsaar is the "
+        "display name, not a recipient",
+    },
     "0132-flufl-bounce-smtp32_01.txt.eml": {
         "date": "2001-04-02T10:20:10+00:00",
         "date_from": "header",
@@ -75,9 +94,9 @@ def normalize(address: str) -> str:
 def read_message(raw: bytes, delivered: datetime) -> dict[str, Any]:
     message = email.message_from_bytes(raw, policy=email.policy.compat32)
     values = [str(v) for field in ("To", "Cc", "Bcc") for v in (message.get_all(field) or [])]
-    recipients = sorted(
-        {normalize(a) for _name, a in email.utils.getaddresses(values, **LENIENT) if "@" in a}
-    )
+    found = email.utils.getaddresses(values, **LENIENT)
+    # An address has a local part and a domain: "@x.example" and "x@" are not addresses.
+    recipients = sorted({normalize(a) for _name, a in found if a.rpartition("@")[0] and a.rpartition("@")[2]})
     moment, date_from = None, "delivery"
     header = message["Date"]
     if header is not None:
