@@ -12,6 +12,7 @@ It reads the messages through tests/corpus_oracle.py, never through thankyou_sca
 * Cancelled and `follow_up: false` events: skipped.
 * People known by name only, matched through the event's domain.
 * Addresses that only look like recipients (a display name written as an address): never sent.
+* Some events in a zone of their own, in local time.
 * Addresses written as a person would type them: other case, Gmail dots and +tags.
 """
 
@@ -25,6 +26,7 @@ import sys
 from collections import defaultdict
 from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
@@ -33,6 +35,7 @@ from email_validator import EmailNotValidError, validate_email
 import corpus_oracle as oracle
 
 HOUR = timedelta(hours=1)
+ZONES = ["America/New_York", "Europe/Berlin", "Asia/Kolkata", "Australia/Sydney", "America/St_Johns"]
 NOW = oracle.NOW
 
 
@@ -109,7 +112,7 @@ def main() -> None:
 
     lines = [
         "# The corpus calendar: real recipients of tests/data/corpus/messages (see PROVENANCE.md).",
-        "# Written by scripts/corpus_calendar.py; every time is UTC.",
+        "# Written by scripts/corpus_calendar.py; times are UTC unless the event names its zone.",
         "version: 1",
         "timezone: UTC",
         "events:",
@@ -155,8 +158,14 @@ def main() -> None:
                     start = minute(before + (when - before) / 2)
                     if not before < start < when:
                         continue
-                lines.append(f"  - {{id: {event_id}-sent, title: Sent {file[:4]}, kind: interview, "
-                             f"start: {stamp(start)}, duration: 1h, people: {json.dumps([typed])}}}")  # fmt: skip
+                if n % 4 == 0:  # some in a zone of their own, written in local time
+                    zone = ZONES[n // 4 % len(ZONES)]
+                    local = start.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")
+                    lines.append(f"  - {{id: {event_id}-sent, title: Sent {file[:4]}, kind: interview, "
+                                 f"start: '{local}', timezone: {zone}, duration: 1h, people: {json.dumps([typed])}}}")  # fmt: skip
+                else:
+                    lines.append(f"  - {{id: {event_id}-sent, title: Sent {file[:4]}, kind: interview, "
+                                 f"start: {stamp(start)}, duration: 1h, people: {json.dumps([typed])}}}")  # fmt: skip
             used.append(key)
             last_seen[key] = (max(times), address)
 
