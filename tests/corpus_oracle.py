@@ -257,9 +257,15 @@ def expected_followups(
                 "event": event.id,
                 "person": {"name": name, "email": address},
                 "status": status,
+                "deadline": None if event.skipped else event.deadline.isoformat(timespec="seconds"),
                 "message": None
                 if found is None
-                else {"file": found[1], "date": found[2]["date"], "message_id": found[2]["message_id"]},
+                else {
+                    "file": found[1],
+                    "date": found[2]["date"],
+                    "message_id": found[2]["message_id"],
+                    "matched_by": "address" if address is not None else "domain",
+                },
             }
     return result
 

@@ -74,14 +74,18 @@ def disagreements(got: Iterable[dict[str, Any]], expected: dict[str, Any]) -> li
         want_message, have_message = want["message"], have["message"]
         same = have["status"] == want["status"] and (want_message is None) == (have_message is None)
         if same and want_message is not None:
-            same = datetime.fromisoformat(have_message["date"]) == datetime.fromisoformat(
-                want_message["date"]
-            ) and message_id(have_message["message_id"]) == message_id(want_message["message_id"])
+            same = (
+                datetime.fromisoformat(have_message["date"]) == datetime.fromisoformat(want_message["date"])
+                and message_id(have_message["message_id"]) == message_id(want_message["message_id"])
+                and have_message["matched_by"] == want_message["matched_by"]
+            )
+        if same and want["deadline"] is not None:
+            same = datetime.fromisoformat(have["deadline"]) == datetime.fromisoformat(want["deadline"])
         if not same:
-            wanted = want["status"] + (
+            wanted = f"{want['status']} (deadline {want['deadline']})" + (
                 f" by {want_message['file']} at {want_message['date']}" if want_message else ""
             )
-            got_text = have["status"] + (
+            got_text = f"{have['status']} (deadline {have['deadline']})" + (
                 f" by {have_message['message_id']} at {have_message['date']}" if have_message else ""
             )
             problems.append(f"{key}: expected {wanted}; got {got_text}")
