@@ -7,7 +7,7 @@ Writes a deterministic mbox in a temporary folder: every message labelled as Tak
 labels them (a third Sent, the rest Inbox/Spam/Drafts), 1-3 recipients from ~2,000
 addresses, bodies of base64 text so no line starts with "From ". A calendar of 200
 events with 400 of those recipients. Each row runs as its own process; peak RSS is
-that process's own.
+that process's own (VmHWM: ru_maxrss would carry the parent's across exec).
 
   a  naive: mailbox.mbox, every message's header block read through the stdlib's
      message index (what MboxSource did before the chunked scan)
@@ -61,13 +61,14 @@ result = f"{count + 1} messages"
 }
 
 RUNNER = """
-import resource, sys, time
+import re, sys, time
 sys.path.insert(0, {src!r})
 PATH, CALENDAR = {path!r}, {calendar!r}
 started = time.perf_counter()
 {body}
 elapsed = time.perf_counter() - started
-print(f"{{elapsed:.2f}} {{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024}} {{result}}")
+peak = int(re.search(r"VmHWM:\\s+(\\d+)", open("/proc/self/status").read()).group(1)) // 1024
+print(f"{{elapsed:.2f}} {{peak}} {{result}}")
 """
 
 

@@ -50,11 +50,6 @@ HAND_DECISIONS: dict[str, dict[str, Any]] = {
         "why": "'CC: eve@example.com <frank@example.com>': the address is frank's; eve@example.com is "
         "the display name (unquoted), not a second recipient",
     },
-    "0254-imap-tools-disabled_raw_email_multiple_from.eml.eml": {
-        "recipients": ["concierge@powerupdev.com", "tim@powerupdev.com"],
-        "why": "'To: tim@powerupdev.com concierge@powerupdev.com': two addresses without the comma "
-        "(sendmail's old space-separated lists); getaddresses makes '@powerupdev.com' of them",
-    },
     "0293-imap-tools-messages_error_emails_missing_body.eml.eml": {
         "recipients": [],
         "why": "'To: <Undisclosed-Recipient:@mailman.enron.com;>': an empty group in brackets, nobody",

@@ -82,6 +82,14 @@ HEADER_CASES: list[tuple[str, bytes, str]] = [
         "pete@silly.example",
     ),
 ]
+HEADER_CASES.append(
+    (
+        "quoted-name-over-a-fold",  # CRLF: the stdlib ends a quoted string at a CR unless unfolded
+        b'From: me@example.com\r\nCc: Third <t@acme.example>, "Quoted Mailing\r\n List Two" <two@acme.example>\r\n'
+        b"Subject: x\r\nDate: Mon, 2 Nov 2026 18:00:00 +0000\r\nMessage-ID: <qfold@x>\r\n\r\nbody\r\n",
+        "two@acme.example",
+    )
+)
 # A bare CR ends a header line for the email package (and for mail-parser): only file
 # sources can carry it, IMAP servers rewrite line ends.
 BARE_CR_CASE = (

@@ -568,3 +568,21 @@ def test_me_with_imap_is_refused_with_a_reason(
     code, out, err = scan_demo(capsys, *imap_args(server, password_env), "--me", "me@example.com")
     assert code == 2 and out == ""
     assert "--me is for --mbox and --maildir" in err
+
+
+@pytest.mark.imap
+def test_a_message_with_an_old_internaldate_is_found_by_its_date_header(
+    server: Server, account: Account
+) -> None:
+    # SEARCH SINCE compares INTERNALDATE; an import can leave it at 1970 while the Date is recent.
+    raw = raw_message(to="ada@acme.example", date="Tue, 3 Nov 2026 09:00:00 +0000")
+    seed(server, account, {"Sent": [Mail(raw, datetime(1970, 1, 2, tzinfo=UTC))]})
+    calendar = parse_calendar(
+        "version: 1\ntimezone: UTC\nevents:\n"
+        "  - {title: Onsite, kind: interview, start: 2026-11-02 10:00, people: [ada@acme.example]}\n"
+    )
+    source = ImapSource(
+        "127.0.0.1", port=server.imap_port, security="plain", user=account.user, password=account.password
+    )
+    report = scan(calendar, source, now=datetime(2026, 11, 10, tzinfo=UTC))
+    assert [f.status.value for f in report.followups] == ["sent"]

@@ -278,3 +278,12 @@ def test_naive_times_are_library_errors() -> None:
         SentMessage(date=datetime(2026, 11, 10), recipients=())
     with pytest.raises(ThankyouScanError, match="fallback_date"):
         SentMessage.from_headers(raw_message(), fallback_date=datetime(2026, 11, 10))
+
+
+def test_a_quoted_from_header_line_in_an_mbox_does_not_end_the_headers(tmp_path: Path) -> None:
+    # mbox writers quote a header line starting "From " as ">From "; left so, the parser
+    # took it for the start of the body and lost the To below it (SpamAssassin spam/008).
+    raw = b"Subject: hi\n>From  :<tst1@x.example>\nTo: jenny@acme.example\nDate: Tue, 3 Nov 2026 09:00:00 +0000\n\nbody\n"
+    path = tmp_path / "Sent.mbox"
+    path.write_bytes(b"From x@y Tue Nov 03 09:00:00 2026\n" + raw)
+    assert recipients(MboxSource(path)) == ["jenny@acme.example"]

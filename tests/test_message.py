@@ -318,3 +318,15 @@ def test_relevance_turns_away_later_messages_once_an_earlier_one_was_parsed() ->
     assert not relevance(facts("hr@recruit.example", first + timedelta(hours=1)))
     relevance.learn(SentMessage(START - timedelta(hours=1), ("tom@gmail.com",)))  # before the event
     assert relevance(facts("tom@gmail.com", first + timedelta(hours=1)))  # closes nothing
+
+
+def test_an_address_written_as_a_display_name_is_not_a_recipient() -> None:
+    # `eve@example.com <frank@example.com>`: the note went to frank; getaddresses alone adds eve
+    raw = b"To: eve@example.com <frank@example.com>, Mikel@Lindsaar <raasdnil@gmail.com>, a@x.example\n"
+    message = SentMessage.from_headers(raw, fallback_date=NOW)
+    assert message.recipients == ("frank@example.com", "raasdnil@gmail.com", "a@x.example")
+    assert HeaderFacts.from_headers(raw).addresses == {
+        "frank@example.com",
+        "raasdnil@gmail.com",
+        "a@x.example",
+    }

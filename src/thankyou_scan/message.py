@@ -15,6 +15,7 @@ import email.policy
 import email.utils
 import inspect
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -86,7 +87,7 @@ def addresses_in(headers: Message, *names: str) -> list[str]:
         MessageError: the fields nest groups or comments too deeply to read.
     """
     wanted = {name.lower() for name in names}
-    values = [str(value) for name, value in headers.items() if name.lower() in wanted]
+    values = [_readable(str(value)) for name, value in headers.items() if name.lower() in wanted]
     if not values:
         return []
     try:
@@ -94,6 +95,18 @@ def addresses_in(headers: Message, *names: str) -> list[str]:
     except RecursionError:
         raise MessageError(f"its {'/'.join(names)} fields nest too deeply to read") from None
     return [address.strip() for _name, address in pairs if "@" in address]
+
+
+# An unquoted display name that looks like an address, right before an angle address:
+# `eve@example.com <frank@example.com>` is to frank only (getaddresses would add eve).
+# The name can hold no delimiter and no second "@", so each try is linear in its token.
+_ADDRESS_AS_NAME = re.compile(r"""(^|[,;:>])(\s*)([^\s<>,;:"()\\@\[\]]+@[^\s<>,;:"()\\@\[\]]*)(?=\s*<)""")
+
+
+def _readable(value: str) -> str:
+    """A field value unfolded (line breaks removed, as RFC 5322 unfolds), address-like names quoted."""
+    unfolded = value.replace("\r", "").replace("\n", "")
+    return _ADDRESS_AS_NAME.sub(r'\1\2"\3"', unfolded)
 
 
 def from_addresses(raw: bytes) -> list[str]:

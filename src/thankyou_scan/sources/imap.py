@@ -1,6 +1,6 @@
 """ImapSource: the Sent folder of an IMAP server, read-only, headers only.
 
-EXAMINE (never SELECT), ``UID SEARCH SINCE``, then ``BODY.PEEK[HEADER.FIELDS (...)]``
+EXAMINE (never SELECT), ``UID SEARCH OR SINCE d SENTSINCE d``, then ``BODY.PEEK[HEADER.FIELDS (...)]``
 and INTERNALDATE in batches. Nothing is ever stored, moved, flagged or deleted.
 A connection dropped mid-scan is re-established and the scan resumes from the
 first batch not yet read; when that keeps failing, the scan fails loudly.
@@ -480,7 +480,10 @@ class ImapSource:
             )
 
     def _search(self, name: str, uidvalidity: int, since: datetime | None) -> list[int]:
-        criteria: list[Any] = ["SINCE", since.astimezone(UTC).date()] if since is not None else ["ALL"]
+        # SINCE compares INTERNALDATE (when the server got the message), SENTSINCE the Date
+        # header: a message imported later, or with an INTERNALDATE of 1970, is found by either.
+        day = since.astimezone(UTC).date() if since is not None else None
+        criteria: list[Any] = ["OR", "SINCE", day, "SENTSINCE", day] if day is not None else ["ALL"]
         uids = self._with_reconnect(
             "SEARCH",
             lambda: self._call("SEARCH", lambda client: client.search(criteria)),

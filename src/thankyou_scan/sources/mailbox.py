@@ -49,6 +49,7 @@ _MONTHS = {
         start=1,
     )
 }
+_QUOTED_FROM = re.compile(rb"^>(>*From )", re.MULTILINE)
 _LABELS_HEADER = re.compile(rb"^x-gmail-labels[ \t]*:(.*(?:\r?\n[ \t].*)*)", re.IGNORECASE | re.MULTILINE)
 
 
@@ -303,7 +304,12 @@ def _read_entry(handle: BinaryIO, start: int, end: int | None) -> tuple[bytes, b
         if rest is None:
             return from_line, b""
     available = None if end is None else end - handle.tell()
-    return from_line, _read_header_block(handle, available)
+    header_block = _read_header_block(handle, available)
+    if isinstance(header_block, bytes) and b">" in header_block:
+        # mbox writers quote a header line that starts with "From " as ">From " (mboxrd
+        # adds one ">" a level); left quoted, it ends the header block for the parser.
+        header_block = _QUOTED_FROM.sub(rb"\1", header_block)
+    return from_line, header_block
 
 
 def _skip_line(handle: BinaryIO, end: int | None) -> int | None:
