@@ -286,3 +286,125 @@ def test_console_script_and_module_are_installed(tmp_path: Path) -> None:
         [sys.executable, "-m", "thankyou_scan", "--version"], capture_output=True, text=True, check=False
     )
     assert module.returncode == 0 and module.stdout.startswith("thankyou-scan ")
+
+
+OUT_OF_RANGE_EVENTS = [
+    ("    timezone: " + "a/" * 499 + "b\n", 5, "unknown time zone 'a/a/a/"),
+    ("    timezone: '" + "/" * 1000 + "'\n", 5, "unknown time zone '///"),
+    ("    start: 9999-12-31 22:00\n", 5, "'start' '9999-12-31 22:00' is outside the years 1900–2999"),
+    ("    start: 9999-12-31\n", 5, "'start' '9999-12-31' is outside the years 1900–2999"),
+    ("    start: 2026-11-02 10:00\n    duration: 999999999d\n", 6, "'999999999d' is longer than 365 days, the limit"),
+    ("    start: 2026-11-02 10:00\n    duration: 99999999999999999999m\n", 6, "is longer than 365 days"),
+    ("    start: 2026-11-02 10:00\n    follow_up: {within: 3000000d}\n", 6, "'3000000d' is longer than 365 days"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("command", ["check", "scan"])
+@pytest.mark.parametrize(("lines", "line", "fragment"), OUT_OF_RANGE_EVENTS)
+def test_calendar_values_out_of_range_exit_2_with_file_line_and_event(
+    files: tuple[Path, Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    command: str,
+    lines: str,
+    line: int,
+    fragment: str,
+) -> None:
+    _, mbox = files
+    calendar = tmp_path / "hostile.yaml"
+    body = "timezone: America/New_York\nevents:\n  - title: X\n    kind: meeting\n"
+    calendar.write_text(body + lines + "    people: [a@acme.example]\n")
+    argv = (
+        ["check", str(calendar)]
+        if command == "check"
+        else ["scan", "--calendar", str(calendar), "--mbox", str(mbox)]
+    )
+    code, out, err = run(capsys, *argv)
+    assert (code, out) == (2, ""), err
+    assert err.startswith(f"thankyou-scan: error: {calendar}:{line}: event 'X': ") and fragment in err, err
+    assert len(err.splitlines()) == 1
+
+
+OUT_OF_RANGE_OPTIONS = [
+    (["--timeout", "nan"], "--timeout nan is out of range — give seconds above 0 and at most 3600"),
+    (["--timeout", "inf"], "--timeout inf is out of range"),
+    (["--timeout", "1e300"], "--timeout 1e+300 is out of range"),
+    (["--timeout", "0"], "--timeout 0 is out of range"),
+    (["--timeout", "-1"], "--timeout -1 is out of range"),
+    (["--imap-port", "0"], "--imap-port 0 is not a port — give a number from 1 to 65535"),
+    (["--imap-port", "65536"], "--imap-port 65536 is not a port"),
+    (["--imap-port", "99999999999999999999"], "--imap-port 99999999999999999999 is not a port"),
+    (["--folder", "Sent\r\nA1 DELETE INBOX"], "--folder 'Sent\\r\\nA1 DELETE INBOX' is empty or holds control characters"),
+    (["--folder", ""], "--folder '' is empty"),
+    (["--now", "9999-12-31T23:59:59-23:59"], "--now '9999-12-31T23:59:59-23:59' is outside the years 1900–2999"),
+    (["--now", "0001-01-01T00:00:00+14:00"], "--now '0001-01-01T00:00:00+14:00' is outside the years 1900–2999"),
+    (["--now", ""], "--now '' is not an ISO 8601 time"),
+    (["--output", ""], "--output '' is not a path"),
+    (["--output", "/"], "--output '/' is a folder — give a file name"),
+    (["--tls-ca", ""], "--tls-ca '' is not a path"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("extra", "fragment"), OUT_OF_RANGE_OPTIONS)
+def test_option_values_out_of_range_exit_2_before_any_connection(
+    files: tuple[Path, Path],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    extra: list[str],
+    fragment: str,
+) -> None:
+    monkeypatch.setenv("PW", "x")
+    calendar, _ = files
+    # 127.0.0.1:1 refuses at once: reaching a connection would be exit 3, not 2
+    argv = [
+        "--calendar",
+        str(calendar),
+        "--imap-host",
+        "127.0.0.1",
+        "--imap-port",
+        "1",
+        "--user",
+        "u@example.com",
+    ]
+    code, out, err = run(
+        capsys, "scan", *argv, "--password-env", "PW", "--security", "plain", "--no-cache", *extra
+    )
+    assert (code, out) == (2, "")
+    assert err == f"thankyou-scan: error: {fragment}" + err.split(fragment, 1)[1], err
+    assert len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("argv", "fragment"),
+    [
+        (["scan", "--mbox", ""], "--mbox '' is not a path"),
+        (["scan", "--maildir", ""], "--maildir '' is not a path"),
+        (["scan", "--imap-host", ""], "--imap-host '' is not a host name"),
+        (["scan", "--imap-host", "a" * 300], "is not a host name — write it like imap.gmail.com"),
+        (["scan", "--imap-host", "imap..example.com"], "--imap-host 'imap..example.com' is not a host name"),
+        (["scan", "--imap-host", "imap.gmail.com:993"], "a port goes to --imap-port"),
+        (["folders", "--imap-host", "a" * 300], "is not a host name"),
+        (
+            ["scan", "--mbox", "x.mbox", "--me", "not an address"],
+            "--me 'not an address' is not an email address",
+        ),
+    ],
+)
+def test_every_typed_value_is_checked(
+    files: tuple[Path, Path], capsys: pytest.CaptureFixture[str], argv: list[str], fragment: str
+) -> None:
+    calendar, _ = files
+    if argv[0] == "scan":
+        argv = [*argv, "--calendar", str(calendar)]
+    code, out, err = run(capsys, *argv, "--user", "u@example.com", "--password-env", "NOPE_NOT_SET")
+    assert (code, out) == (2, ""), err
+    assert fragment in err and "internal error" not in err, err
+
+
+def test_range_edges_of_now_are_accepted(
+    files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    calendar, mbox = files
+    for now in ("1900-01-01T00:00:00+14:00", "2999-12-31T23:59:59-23:59"):
+        code, _, err = run(capsys, "scan", "--calendar", str(calendar), "--mbox", str(mbox), "--now", now)
+        assert code in (0, 1) and "error" not in err, err
