@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
 import shutil
+import socket
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 import pytest
@@ -408,3 +412,99 @@ def test_range_edges_of_now_are_accepted(
     for now in ("1900-01-01T00:00:00+14:00", "2999-12-31T23:59:59-23:59"):
         code, _, err = run(capsys, "scan", "--calendar", str(calendar), "--mbox", str(mbox), "--now", now)
         assert code in (0, 1) and "error" not in err, err
+
+
+RAW_CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")  # all but "\n"
+
+
+def test_check_warnings_and_errors_show_control_characters(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "cal\x1b[31m"
+    folder.mkdir()
+    calendar = folder / "calendar.yaml"
+    calendar.write_text(
+        'timezone: UTC\nevents:\n  - {title: "Onsite\\e]0;pwned\\a", kind: "meet\\e[8ming", start: 2026-11-02 10:00,'
+        ' people: ["Bob\\e[2J"]}\n'
+    )
+    code, out, err = run(capsys, "check", str(calendar))
+    assert code == 0
+    assert not RAW_CONTROL.search(out + err), repr(out + err)
+    assert "Onsite\\x1b]0;pwned\\x07" in out and "meet\\x1b[8ming" in out and "cal\\x1b[31m" in out
+    assert "'Bob\\x1b[2J' has no email address" in err
+    code, out, err = run(capsys, "check", str(folder / "missing\x1b[2J.yaml"))
+    assert (code, out) == (2, "")
+    assert (
+        err
+        == f"thankyou-scan: error: {tmp_path}/cal\\x1b[31m/missing\\x1b[2J.yaml: no such file — check the path given to --calendar\n"
+    )
+
+
+def test_scan_warnings_show_control_characters(
+    files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    calendar, _ = files
+    folder = tmp_path / "mail\x1b]0;pwned\x07"
+    folder.mkdir()
+    broken = b'To: ada@acme.example\nDate: Mon, 2 Nov 2026 12:00:00 +0000\nContent-Type: text/plain; charset="\x00\n\xff\n\n'
+    mbox = write_mbox(folder / "Sent.mbox", [("Mon Nov 02 15:00:00 +0000 2026", broken)])
+    code, out, err = run(
+        capsys, "scan", "--calendar", str(calendar), "--mbox", str(mbox), "--now", "2026-11-10T00:00:00Z"
+    )
+    assert code == 1
+    assert "skipped message" in err and "mail\\x1b]0;pwned\\x07" in err
+    assert not RAW_CONTROL.search(out + err), repr(out + err)
+
+
+class HostileImapServer:
+    """Speaks just enough IMAP for `folders`, and names a folder with terminal escapes."""
+
+    FOLDER = b"Sent\x1b]0;pwned\x07\x1b[2J\x9b31m"
+
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = int(self.listener.getsockname()[1])
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        with contextlib.suppress(OSError):
+            connection, _ = self.listener.accept()
+            with connection, connection.makefile("rb") as lines:
+                connection.sendall(b"* OK [CAPABILITY IMAP4rev1] hostile\r\n")
+                for line in lines:
+                    tag, command = [*line.split(), b"", b""][:2]
+                    answer = b""
+                    if command.upper() == b"CAPABILITY":
+                        answer = b"* CAPABILITY IMAP4rev1\r\n"
+                    elif command.upper() == b"LIST":
+                        answer = (
+                            b'* LIST (\\HasNoChildren) "/" INBOX\r\n'
+                            + b'* LIST (\\Sent \\Ding\x07) "/" {%d}\r\n%s\r\n'
+                            % (
+                                len(self.FOLDER),
+                                self.FOLDER,
+                            )
+                        )
+                    elif command.upper() == b"LOGOUT":
+                        answer = b"* BYE\r\n"
+                    connection.sendall(answer + tag + b" OK done\r\n")
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+def test_folders_shows_control_characters_in_folder_names(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PW", "x")
+    server = HostileImapServer()
+    try:
+        code, out, err = run(
+            capsys, "folders", "--imap-host", "127.0.0.1", "--imap-port", str(server.port), "--security", "plain",
+            "--user", "u@example.com", "--password-env", "PW", "--timeout", "10",
+        )  # fmt: skip
+    finally:
+        server.close()
+    assert code == 0, err
+    assert not RAW_CONTROL.search(out + err), repr(out + err)
+    assert "* Sent\\x1b]0;pwned\\x07\\x1b[2J\\x9b31m  \\sent \\ding  <- a scan reads this folder" in out

@@ -27,7 +27,7 @@ from .calendar import FIRST_YEAR, LAST_YEAR, Calendar, load_calendar
 from .errors import FolderNotFoundError, ThankyouScanError, UsageError
 from .paths import cache_dir
 from .pipeline import scan
-from .report import FORMATS, Report, render, when, when_event
+from .report import FORMATS, Report, render, visible, when, when_event
 from .sources.base import Source
 from .sources.cache import HeaderCache
 from .sources.imap import ImapSource
@@ -222,7 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 class _Formatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        return f"{PROG}: {record.levelname.lower()}: {record.getMessage()}"
+        return f"{PROG}: {record.levelname.lower()}: {visible(record.getMessage())}"
 
 
 def _setup_logging(args: argparse.Namespace) -> None:
@@ -309,7 +309,10 @@ def _progress(folder_hint: str) -> Callable[[int, int], None] | None:
     def show(done: int, total: int) -> None:
         end = "\n" if done >= total else ""
         print(
-            f"\r{PROG}: read {done}/{total} messages from {folder_hint}", end=end, file=sys.stderr, flush=True
+            f"\r{PROG}: read {done}/{total} messages from {visible(folder_hint)}",
+            end=end,
+            file=sys.stderr,
+            flush=True,
         )
 
     return show
@@ -372,7 +375,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     _warn_calendar(calendar)
     people = sum(len(event.people) for event in calendar.events)
     zone = calendar.timezone or "this machine's local zone"
-    print(f"{calendar.path}: OK — {len(calendar.events)} events, {people} people, times in {zone}")
+    print(f"{visible(calendar.path)}: OK — {len(calendar.events)} events, {people} people, times in {zone}")
     rows = []
     for event in calendar.events:
         if event.skipped:
@@ -383,8 +386,8 @@ def _cmd_check(args: argparse.Namespace) -> int:
         rows.append(
             (
                 when_event(event),
-                event.kind,
-                event.title,
+                visible(event.kind),
+                visible(event.title),
                 f"{count} {'person' if count == 1 else 'people'}",
                 due,
             )
@@ -411,15 +414,16 @@ def _cmd_folders(args: argparse.Namespace) -> int:
         else:
             missing = ""
     gmail = " (Gmail extensions: X-GM-EXT-1)" if "X-GM-EXT-1" in capabilities else ""
-    print(f"{args.imap_host}: {len(folders)} folders{gmail}")
-    width = max((len(folder.name) for folder in folders), default=0)
+    print(f"{visible(args.imap_host)}: {len(folders)} folders{gmail}")
+    names = {folder.name: visible(folder.name) for folder in folders}
+    width = max((len(name) for name in names.values()), default=0)
     for folder in folders:
         mark = "*" if folder.name in chosen else " "
-        flags = " ".join(flag for flag in folder.flags if flag.startswith("\\")) or "-"
+        flags = " ".join(visible(flag) for flag in folder.flags if flag.startswith("\\")) or "-"
         note = "  <- a scan reads this folder" if folder.name in chosen else ""
-        print(f"{mark} {folder.name.ljust(width)}  {flags}{note}")
+        print(f"{mark} {names[folder.name].ljust(width)}  {flags}{note}")
     if missing:
-        print(f"no folder would be scanned: {missing}", file=sys.stderr)
+        print(f"no folder would be scanned: {visible(missing)}", file=sys.stderr)
         return 3
     return 0
 
@@ -439,7 +443,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         _check_values(args)
         return _COMMANDS[args.command](args)
     except ThankyouScanError as exc:
-        print(f"{PROG}: error: {exc}".replace("\n", f"\n{PROG}: error: "), file=sys.stderr)
+        # One line per problem (a calendar error has several); whatever they quote is made visible.
+        for line in str(exc).split("\n"):
+            print(f"{PROG}: error: {visible(line)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
@@ -453,7 +459,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if os.environ.get("THANKYOU_SCAN_DEBUG"):
             raise
         print(
-            f"{PROG}: internal error: {type(exc).__name__}: {exc} — this is a bug; please report it "
+            f"{PROG}: internal error: {type(exc).__name__}: {visible(str(exc))} — this is a bug; please report it "
             "(set THANKYOU_SCAN_DEBUG=1 to see the traceback)",
             file=sys.stderr,
         )
