@@ -518,3 +518,15 @@ def test_utf8_with_bom_and_non_ascii_titles(tmp_path: Path) -> None:
     (event,) = load_calendar(path).events
     assert event.id == "entretien-a-lyon-2026-11-02"
     assert event.people[0].name == "Zoë"
+
+
+def test_every_iana_zone_this_machine_knows_is_accepted() -> None:
+    from zoneinfo import available_timezones
+
+    zones = sorted(available_timezones())
+    events = "".join(
+        f"  - {{id: e{n}, title: E, kind: meeting, timezone: {zone}, start: 2026-11-02 10:00, people: [a@example.com]}}\n"
+        for n, zone in enumerate(zones)
+    )
+    calendar = cal("events:\n" + events)
+    assert [event.timezone for event in calendar.events] == zones
