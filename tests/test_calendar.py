@@ -530,3 +530,19 @@ def test_every_iana_zone_this_machine_knows_is_accepted() -> None:
     )
     calendar = cal("events:\n" + events)
     assert [event.timezone for event in calendar.events] == zones
+
+
+def test_a_file_of_too_many_values_is_refused_before_its_tree_is_built() -> None:
+    # 600,000 two-byte values: well under 10 MB, but ~200 MB as a node tree.
+    found = problems("timezone: UTC\nevents: [" + "a," * 600_000 + "a]\n")
+    assert found == [
+        "cal.yaml:2: has more than 500,000 YAML values, the limit — a calendar is far smaller; "
+        "split it, or drop events whose notes are long settled"
+    ]
+
+
+def test_problems_stop_at_a_hundred() -> None:
+    found = problems("timezone: UTC\nevents:\n" + EVENT.replace("a@example.com", "ada@acme") * 150)
+    assert len(found) == 101
+    assert found[0].startswith("cal.yaml:6: event 'Onsite': 'ada@acme' is not a usable email address")
+    assert found[-1] == "cal.yaml: stopped after 100 problems — fix these, then check the file again"

@@ -43,6 +43,10 @@ _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 MAX_EVENTS = 20_000
 """A calendar of follow-ups is hundreds of events; more than this is refused with a clear error."""
 
+MAX_DOCUMENT_NODES = 500_000
+"""Bound on the nodes written in the file, counted while streaming, before the tree is built
+(each built node costs ~350 bytes; a 10 MB file of ``[a,a,…]`` would be 5 million of them)."""
+
 MAX_YAML_NODES = 2_000_000
 """Bound on the YAML tree *as expanded through its aliases*: an alias bomb is refused, not expanded."""
 
@@ -54,6 +58,9 @@ MAX_TEXT = 1_000
 
 MAX_DURATION = timedelta(days=365)
 """Longest ``duration`` or ``within``."""
+
+MAX_PROBLEMS = 100
+"""Problems reported at most; past this the file is not a calendar with typos, and reading stops."""
 
 FIRST_YEAR, LAST_YEAR = 1900, 2999
 """Calendar times (and ``--now``) must lie in these years; every derived time then fits a datetime."""
@@ -249,6 +256,7 @@ def parse_calendar(text: str, *, path: str = "<calendar>", check_deliverability:
     ):
         raise _file_error(path, "is empty — start it with 'version: 1' and an 'events:' list")
     try:
+        _check_node_count(text, path)
         root = yaml.compose(text, Loader=_LOADER)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -272,10 +280,29 @@ def parse_calendar(text: str, *, path: str = "<calendar>", check_deliverability:
     if root is None:
         raise _file_error(path, "is empty — start it with 'version: 1' and an 'events:' list")
     builder = _Builder(path, check_deliverability)
-    calendar = builder.build(root)
+    try:
+        calendar = builder.build(root)
+    except _TooManyProblems:
+        stop = f"stopped after {MAX_PROBLEMS} problems — fix these, then check the file again"
+        raise CalendarError([*builder.problems, CalendarProblem(path, None, None, stop)]) from None
     if builder.problems:
         raise CalendarError(builder.problems)
     return calendar
+
+
+def _check_node_count(text: str, path: str) -> None:
+    """Refuse a file with more nodes than a calendar could have, in constant memory."""
+    count = 0
+    for event in yaml.parse(text, Loader=_LOADER):
+        if isinstance(event, yaml.NodeEvent):
+            count += 1
+            if count > MAX_DOCUMENT_NODES:
+                message = (
+                    f"has more than {MAX_DOCUMENT_NODES:,} YAML values, the limit — a calendar is far "
+                    "smaller; split it, or drop events whose notes are long settled"
+                )
+                line = event.start_mark.line + 1 if event.start_mark else None
+                raise CalendarError([CalendarProblem(path, line, None, message)])
 
 
 def _file_error(path: str, message: str) -> CalendarError:
@@ -319,6 +346,10 @@ def _line(node: yaml.Node) -> int:
     return int(node.start_mark.line) + 1
 
 
+class _TooManyProblems(Exception):
+    """Raised by the builder at MAX_PROBLEMS: the rest of the file is not worth reading."""
+
+
 class _Builder:
     """Walks the composed YAML tree, collecting problems instead of stopping at the first."""
 
@@ -334,7 +365,12 @@ class _Builder:
 
     def problem(self, node: yaml.Node | None, event: str | None, message: str) -> None:
         line = _line(node) if node is not None else None
-        self.problems.append(CalendarProblem(self.path, line, event, message))
+        self.add(CalendarProblem(self.path, line, event, message))
+
+    def add(self, problem: CalendarProblem) -> None:
+        self.problems.append(problem)
+        if len(self.problems) >= MAX_PROBLEMS:
+            raise _TooManyProblems
 
     def warn(self, node: yaml.Node | None, event: str | None, message: str) -> None:
         self.warnings.append(
@@ -351,15 +387,16 @@ class _Builder:
         event of 10,000 people 20,000 times. The expanded size of each node is summed once,
         bottom-up, so the check costs the document's size, not the expansion's.
         """
-        expanded: dict[int, int] = {}
+        expanded: dict[int, int] = {}  # lists and mappings only: a scalar is one node
         open_nodes: set[int] = set()  # entered, children not yet summed: the current path
+        checked: set[int] = set()  # scalars whose tag was checked (an alias shares them)
         stack: list[tuple[yaml.Node, bool]] = [(root, False)]
         while stack:
             node, children_done = stack.pop()
             key = id(node)
             if children_done:
                 open_nodes.discard(key)
-                size = 1 + sum(expanded[id(child)] for child in _children(node))
+                size = 1 + sum(expanded.get(id(child), 1) for child in _children(node))
                 expanded[key] = size
                 if size > MAX_YAML_NODES:
                     self.problem(
@@ -377,17 +414,26 @@ class _Builder:
                     node, None, "a YAML alias (*name) refers to a list or mapping it is inside — remove it"
                 )
                 return False
+            self.check_tag(node)
+            if isinstance(node, yaml.ScalarNode):
+                continue  # only the root gets here
             open_nodes.add(key)
-            if node.tag not in _STANDARD_TAGS:
-                tag = node.tag.replace("tag:yaml.org,2002:", "!!")
-                self.problem(
-                    node,
-                    None,
-                    f"YAML tag {tag!r} is not allowed — calendars are plain data; remove the tag",
-                )
             stack.append((node, True))
-            stack.extend((child, False) for child in _children(node) if id(child) not in expanded)
+            for child in _children(node):
+                if not isinstance(child, yaml.ScalarNode):
+                    if id(child) not in expanded:
+                        stack.append((child, False))
+                elif id(child) not in checked:
+                    checked.add(id(child))
+                    self.check_tag(child)
         return not self.problems
+
+    def check_tag(self, node: yaml.Node) -> None:
+        if node.tag not in _STANDARD_TAGS:
+            tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+            self.problem(
+                node, None, f"YAML tag {tag!r} is not allowed — calendars are plain data; remove the tag"
+            )
 
     def mapping(
         self, node: yaml.Node, allowed: tuple[str, ...], event: str | None, what: str
@@ -849,7 +895,7 @@ class _Builder:
         for event in events:
             if event.id in seen:
                 first = seen[event.id]
-                self.problems.append(
+                self.add(
                     CalendarProblem(
                         self.path,
                         event.line,
