@@ -546,3 +546,19 @@ def test_problems_stop_at_a_hundred() -> None:
     assert len(found) == 101
     assert found[0].startswith("cal.yaml:6: event 'Onsite': 'ada@acme' is not a usable email address")
     assert found[-1] == "cal.yaml: stopped after 100 problems — fix these, then check the file again"
+
+
+def test_policies_and_me_are_bounded() -> None:
+    def policies(count: int) -> str:
+        return "policies: {" + ", ".join(f"k{n}: {{within: 1h}}" for n in range(count)) + "}"
+
+    def me(count: int) -> str:
+        return "me: [" + ", ".join(f"me{n}@example.com" for n in range(count)) + "]"
+
+    assert problems(f"timezone: UTC\n{policies(101)}\nevents: []\n") == [
+        "cal.yaml:2: 'policies' has 101 kinds; the limit is 100"
+    ]
+    assert problems(f"timezone: UTC\n{me(101)}\nevents: []\n") == [
+        "cal.yaml:2: 'me' has 101 addresses; the limit is 100"
+    ]
+    assert len(cal(f"timezone: UTC\n{policies(100)}\n{me(100)}\nevents: []\n").me) == 100

@@ -53,6 +53,9 @@ MAX_YAML_NODES = 2_000_000
 MAX_PEOPLE = 100_000
 """Bound on people summed over all events (the follow-ups a scan works through, aliases included)."""
 
+MAX_KINDS = 100
+"""Most ``policies`` kinds and ``me`` addresses; each event's unknown kind is compared with every policy."""
+
 MAX_TEXT = 1_000
 """Longest title, name, kind, id or domain, in characters; reports repeat them on every row."""
 
@@ -611,6 +614,9 @@ class _Builder:
         if not isinstance(node, yaml.MappingNode):
             self.problem(node, None, f"'policies' must map a kind to {{within: 48h}}, not {_kind(node)}")
             return result
+        if len(node.value) > MAX_KINDS:
+            self.problem(node, None, f"'policies' has {len(node.value):,} kinds; the limit is {MAX_KINDS}")
+            return result
         for key, value in node.value:
             kind = str(key.value).strip() if isinstance(key, yaml.ScalarNode) else ""
             if not kind:
@@ -633,6 +639,9 @@ class _Builder:
 
     def me(self, node: yaml.Node) -> tuple[str, ...]:
         items = node.value if isinstance(node, yaml.SequenceNode) else [node]
+        if len(items) > MAX_KINDS:
+            self.problem(node, None, f"'me' has {len(items):,} addresses; the limit is {MAX_KINDS}")
+            return ()
         result = []
         for item in items:
             text = self.text(item, None, "me")
