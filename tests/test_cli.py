@@ -508,3 +508,23 @@ def test_folders_shows_control_characters_in_folder_names(
     assert code == 0, err
     assert not RAW_CONTROL.search(out + err), repr(out + err)
     assert "* Sent\\x1b]0;pwned\\x07\\x1b[2J\\x9b31m  \\sent \\ding  <- a scan reads this folder" in out
+
+
+def test_library_log_records_are_not_printed_raw(files: tuple[Path, Path], tmp_path: Path) -> None:
+    calendar, _ = files
+    # mail-parser logs an undecodable encoded word, text and all; unconfigured, Python prints
+    # it raw on stderr. A real process: under pytest, logging has handlers and hides this.
+    subject = b"=?utf-8?b?\x1b]0;pwned\x07 x?="
+    raw = b"To: ada@acme.example\nDate: Mon, 2 Nov 2026 16:00:00 +0100\nSubject: " + subject + b"\n\n"
+    mbox = write_mbox(tmp_path / "Sent.mbox", [("Mon Nov 02 15:00:00 +0000 2026", raw)])
+    argv = [sys.executable, "-m", "thankyou_scan", "scan", "--calendar", str(calendar), "--mbox", str(mbox)]
+    quiet = subprocess.run(
+        [*argv, "--now", "2026-11-10T00:00:00Z"], capture_output=True, text=True, check=False
+    )
+    assert (quiet.returncode, quiet.stderr) == (1, "")
+    assert not RAW_CONTROL.search(quiet.stdout)
+    verbose = subprocess.run(
+        [*argv, "--now", "2026-11-10T00:00:00Z", "-v"], capture_output=True, text=True, check=False
+    )
+    assert verbose.returncode == 1
+    assert not RAW_CONTROL.search(verbose.stderr), repr(verbose.stderr)

@@ -222,7 +222,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 class _Formatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        return f"{PROG}: {record.levelname.lower()}: {visible(record.getMessage())}"
+        source = "" if record.name.startswith("thankyou_scan") else f"{record.name}: "
+        return f"{PROG}: {source}{record.levelname.lower()}: {visible(record.getMessage())}"
+
+
+# The libraries that log on their own; unconfigured, Python would print their records raw
+# (mail-parser quotes header text, escape sequences included) on stderr.
+_LIBRARY_LOGGERS = ("imapclient", "mailparser")
 
 
 def _setup_logging(args: argparse.Namespace) -> None:
@@ -232,6 +238,13 @@ def _setup_logging(args: argparse.Namespace) -> None:
     log.handlers[:] = [handler]
     log.setLevel(level)
     log.propagate = False
+    # Their records say nothing a user can act on (what matters becomes our own warning or
+    # error), so they are shown with -v only, made visible like ours.
+    for name in _LIBRARY_LOGGERS:
+        library = logging.getLogger(name)
+        library.handlers[:] = [handler]
+        library.setLevel(logging.INFO if args.verbose else logging.CRITICAL + 1)
+        library.propagate = False
 
 
 def _emit(text: str, output: str | None) -> None:
