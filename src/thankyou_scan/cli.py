@@ -16,8 +16,8 @@ import os
 import shlex
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
-from contextlib import ExitStack
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
@@ -226,11 +226,6 @@ class _Formatter(logging.Formatter):
         return f"{PROG}: {source}{record.levelname.lower()}: {visible(record.getMessage())}"
 
 
-# The libraries that log on their own; unconfigured, Python would print their records raw
-# (mail-parser quotes header text, escape sequences included) on stderr.
-_LIBRARY_LOGGERS = ("imapclient", "mailparser")
-
-
 def _setup_logging(args: argparse.Namespace) -> None:
     level = logging.ERROR if args.quiet else logging.INFO if args.verbose else logging.WARNING
     handler = logging.StreamHandler(sys.stderr)
@@ -238,13 +233,37 @@ def _setup_logging(args: argparse.Namespace) -> None:
     log.handlers[:] = [handler]
     log.setLevel(level)
     log.propagate = False
-    # Their records say nothing a user can act on (what matters becomes our own warning or
-    # error), so they are shown with -v only, made visible like ours.
+
+
+# The libraries that log on their own; unconfigured, Python would print their records raw
+# (mail-parser quotes header text, escape sequences included) on stderr.
+_LIBRARY_LOGGERS = ("imapclient", "mailparser")
+
+
+@contextmanager
+def _library_logs(verbose: bool) -> Iterator[None]:
+    """Route the libraries' records through our formatter while a command runs, then restore.
+
+    Their records say nothing a user can act on (what matters becomes our own warning or
+    error), so they are shown with -v only. Restored afterwards: a program or test that
+    calls main() keeps its own logging.
+    """
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_Formatter())
+    saved = []
     for name in _LIBRARY_LOGGERS:
         library = logging.getLogger(name)
+        saved.append((library, library.handlers[:], library.level, library.propagate))
         library.handlers[:] = [handler]
-        library.setLevel(logging.INFO if args.verbose else logging.CRITICAL + 1)
+        library.setLevel(logging.INFO if verbose else logging.CRITICAL + 1)
         library.propagate = False
+    try:
+        yield
+    finally:
+        for library, handlers, level, propagate in saved:
+            library.handlers[:] = handlers
+            library.setLevel(level)
+            library.propagate = propagate
 
 
 def _emit(text: str, output: str | None) -> None:
@@ -454,7 +473,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     _setup_logging(args)
     try:
         _check_values(args)
-        return _COMMANDS[args.command](args)
+        with _library_logs(args.verbose):
+            return _COMMANDS[args.command](args)
     except ThankyouScanError as exc:
         # One line per problem (a calendar error has several); whatever they quote is made visible.
         for line in str(exc).split("\n"):
