@@ -528,3 +528,26 @@ def test_library_log_records_are_not_printed_raw(files: tuple[Path, Path], tmp_p
     )
     assert verbose.returncode == 1
     assert not RAW_CONTROL.search(verbose.stderr), repr(verbose.stderr)
+
+
+@pytest.mark.parametrize("format", ["text", "json"])
+def test_a_mailbox_name_that_is_not_utf8_does_not_stop_the_report(
+    files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str], format: str
+) -> None:
+    calendar, mbox = files
+    odd = tmp_path / os.fsdecode(b"Sent\xff.mbox")
+    odd.write_bytes(mbox.read_bytes())
+    target = tmp_path / "report.out"
+    argv = [
+        "--calendar",
+        str(calendar),
+        "--mbox",
+        str(odd),
+        "--now",
+        "2026-11-10T00:00:00Z",
+        "--format",
+        format,
+    ]
+    code, out, err = run(capsys, "scan", *argv, "--output", str(target))
+    assert (code, out, err) == (1, "", "")
+    assert ("Sent\\xff.mbox" if format == "text" else "Sent\\udcff.mbox") in target.read_text()

@@ -255,3 +255,12 @@ def test_json_keeps_the_values_and_escapes_what_json_leaves_raw() -> None:
     assert json.loads(out) == HOSTILE_REPORT.to_dict()  # the contract's values, unchanged
     assert not RAW_CONTROL.search(out)
     assert "\\u001b]0;pwned\\u0007" in out and "\\u202e" in out and "Ada\\u009b31m" in out
+
+
+def test_a_file_name_that_is_not_utf8_can_be_written() -> None:
+    # Python reads the byte 0xff of a file name as the lone surrogate U+DCFF, which no UTF-8
+    # output can encode: the report would fail to print or save.
+    report = scan(HOSTILE_CALENDAR, StaticSource([], folder="Sent\udcff.mbox"), now=NOW)
+    text, data = render(report, "text"), render(report, "json")
+    assert "Source: static Sent\\xff.mbox" in text.encode("utf-8").decode()
+    assert json.loads(data.encode("utf-8"))["source"]["folder"] == "Sent\udcff.mbox"  # the value, kept

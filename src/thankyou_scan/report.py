@@ -23,8 +23,10 @@ UTC = timezone.utc
 # What a terminal would act on instead of showing: C0 and C1 controls (ESC starts a sequence
 # that can retitle the window, move the cursor or hide text; U+009B is a one-character CSI),
 # DEL, line and paragraph separators, and the bidirectional marks, embeddings, overrides
-# and isolates that make text read in another order than it is stored.
-_UNSHOWN = "\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+# and isolates that make text read in another order than it is stored. Also lone surrogates:
+# Python's stand-ins for bytes that are not UTF-8 (in a file name, say), which no UTF-8
+# output can encode.
+_UNSHOWN = "\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff"
 _CONTROL = re.compile(f"[\x00-\x1f{_UNSHOWN}]")
 # json.dumps escapes C0 itself (and its indentation is made of newlines): the rest only.
 _JSON_UNSHOWN = re.compile(f"[{_UNSHOWN}]")
@@ -174,7 +176,9 @@ def visible(text: str) -> str:
 
 def _escape(match: re.Match[str]) -> str:
     code = ord(match.group())
-    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+    if code <= 0xFF or 0xDC80 <= code <= 0xDCFF:  # the second: the byte a surrogate stands in for
+        return f"\\x{code & 0xFF:02x}"
+    return f"\\u{code:04x}"
 
 
 def _json_escape(match: re.Match[str]) -> str:
