@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -185,6 +186,15 @@ def test_durations(text: str, expected: timedelta) -> None:
 def test_bad_durations(text: str) -> None:
     with pytest.raises(ValueError, match="not a duration"):
         parse_duration(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["366d", "8761h", "525601m", "364d25h", "9" * 20 + "d", "0" * 30 + "9" * 12 + "m"]
+)
+def test_durations_over_a_year_are_refused(text: str) -> None:
+    with pytest.raises(ValueError, match="is longer than 365 days, the limit"):
+        parse_duration(text)
+    assert parse_duration("365d") == parse_duration("0" * 30 + "8760h") == timedelta(days=365)
 
 
 EVENT = "  - title: Onsite\n    kind: interview\n    start: 2026-11-02 10:00\n    people: [a@example.com]\n"
@@ -371,8 +381,81 @@ def test_alias_bomb_is_refused_quickly() -> None:
         lines.append(
             f"{name}: &{name} [*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev}]"
         )
+    started = time.perf_counter()
     found = problems("\n".join(lines) + "\nevents: []\n")
-    assert any("unknown key 'a'" in p for p in found)
+    assert time.perf_counter() - started < 2
+    # Refused for its expansion (9^7 nodes under 'g'), before its unknown keys are even read.
+    assert found == [
+        "cal.yaml:7: this YAML expands through its aliases (*name) to more than 2,000,000 nodes, "
+        "the limit — a calendar is far smaller; write repeated entries out"
+    ]
+
+
+def test_people_repeated_through_aliases_count_against_the_people_limit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("thankyou_scan.calendar.MAX_PEOPLE", 1_000)
+    team = ", ".join(f"p{n}@acme.example" for n in range(50))
+
+    def body(events: int) -> str:
+        event = "  - {{title: E{}, kind: meeting, start: 2026-11-02 10:00, people: *team}}\n"
+        return f"timezone: UTC\nme: &team [{team}]\nevents:\n" + "".join(map(event.format, range(events)))
+
+    assert len(cal(body(20)).events) == 20  # 1,000 people: at the limit
+    assert problems(body(21)) == [
+        "cal.yaml:4: the events list 1,050 people in all (aliases counted as often as they are used); "
+        "the limit is 1,000 — split the calendar, or drop events whose notes are long settled"
+    ]
+
+
+def test_an_alias_inside_itself_is_refused() -> None:
+    assert problems(
+        "timezone: UTC\nevents: &e [{title: X, kind: meeting, start: 2026-11-02 10:00, people: *e}]\n"
+    ) == ["cal.yaml:2: a YAML alias (*name) refers to a list or mapping it is inside — remove it"]
+
+
+HOSTILE_VALUES = [
+    ("    start: 9999-12-31 22:00\n", "'start' '9999-12-31 22:00' is outside the years 1900–2999"),
+    ("    start: 9999-12-31\n", "'start' '9999-12-31' is outside the years 1900–2999"),
+    ("    start: 0001-01-01 00:00\n", "'start' '0001-01-01 00:00' is outside the years 1900–2999"),
+    ("    start: 2026-11-02 10:00\n    end: 9999-12-31\n", "'end' '9999-12-31' is outside the years 1900–2999"),
+    ("    start: 2026-11-02 10:00\n    duration: 999999999d\n", "'duration': '999999999d' is longer than 365 days, the limit"),
+    ("    start: 2026-11-02 10:00\n    duration: 99999999999999999999h\n", "'duration': '99999999999999999999h' is longer than 365 days"),
+    ("    start: 2026-11-02 10:00\n    duration: " + "9" * 5000 + "m\n", "'duration' is 5,001 characters long; the limit is 1,000"),
+    ("    start: 2026-11-02 10:00\n    follow_up: {within: 3000000d}\n", "'within': '3000000d' is longer than 365 days"),
+    ("    start: 2026-11-02 10:00\n    timezone: " + "a/" * 499 + "b\n", "unknown time zone 'a/a/a/"),
+    ("    start: 2026-11-02 10:00\n    timezone: '" + "/" * 1000 + "'\n", "unknown time zone '///"),
+    ("    start: 2026-11-02 10:00\n    timezone: Europe/../../etc/passwd\n", "unknown time zone 'Europe/../../etc/passwd'"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("lines", "fragment"), HOSTILE_VALUES)
+def test_values_out_of_range_are_calendar_errors(lines: str, fragment: str) -> None:
+    found = problems("timezone: America/New_York\nevents:\n  - title: X\n    kind: meeting\n" + lines)
+    assert len(found) == 1 and found[0].startswith("cal.yaml:"), found
+    assert ": event 'X': " in found[0] and fragment in found[0], found
+
+
+def test_the_range_edges_are_accepted() -> None:
+    calendar = cal(
+        """\
+        timezone: Pacific/Kiritimati
+        events:
+          - {title: First, kind: meeting, start: 1900-01-01 00:00, people: [a@example.com]}
+          - {title: Last, kind: meeting, start: 2999-12-31, duration: 365d, follow_up: {within: 365d}, people: [a@example.com]}
+        """
+    )
+    first, last = calendar.events
+    assert first.start.year == 1900 and last.deadline is not None and last.deadline.year == 3001
+
+
+def test_long_texts_are_refused_and_labels_kept_short() -> None:
+    found = problems(
+        f"timezone: UTC\nevents:\n  - {{title: {'T' * 2000}, kind: meeting, start: 2026-11-02 10:00}}\n"
+    )
+    assert found == [
+        f"cal.yaml:3: event '{'T' * 79}…': 'title' is 2,000 characters long; the limit is 1,000 — shorten it"
+    ]
 
 
 def test_warnings_for_unmatchable_people_and_odd_kinds() -> None:
@@ -435,3 +518,47 @@ def test_utf8_with_bom_and_non_ascii_titles(tmp_path: Path) -> None:
     (event,) = load_calendar(path).events
     assert event.id == "entretien-a-lyon-2026-11-02"
     assert event.people[0].name == "Zoë"
+
+
+def test_every_iana_zone_this_machine_knows_is_accepted() -> None:
+    from zoneinfo import available_timezones
+
+    zones = sorted(available_timezones())
+    events = "".join(
+        f"  - {{id: e{n}, title: E, kind: meeting, timezone: {zone}, start: 2026-11-02 10:00, people: [a@example.com]}}\n"
+        for n, zone in enumerate(zones)
+    )
+    calendar = cal("events:\n" + events)
+    assert [event.timezone for event in calendar.events] == zones
+
+
+def test_a_file_of_too_many_values_is_refused_before_its_tree_is_built() -> None:
+    # 600,000 two-byte values: well under 10 MB, but ~200 MB as a node tree.
+    found = problems("timezone: UTC\nevents: [" + "a," * 600_000 + "a]\n")
+    assert found == [
+        "cal.yaml:2: has more than 500,000 YAML values, the limit — a calendar is far smaller; "
+        "split it, or drop events whose notes are long settled"
+    ]
+
+
+def test_problems_stop_at_a_hundred() -> None:
+    found = problems("timezone: UTC\nevents:\n" + EVENT.replace("a@example.com", "ada@acme") * 150)
+    assert len(found) == 101
+    assert found[0].startswith("cal.yaml:6: event 'Onsite': 'ada@acme' is not a usable email address")
+    assert found[-1] == "cal.yaml: stopped after 100 problems — fix these, then check the file again"
+
+
+def test_policies_and_me_are_bounded() -> None:
+    def policies(count: int) -> str:
+        return "policies: {" + ", ".join(f"k{n}: {{within: 1h}}" for n in range(count)) + "}"
+
+    def me(count: int) -> str:
+        return "me: [" + ", ".join(f"me{n}@example.com" for n in range(count)) + "]"
+
+    assert problems(f"timezone: UTC\n{policies(101)}\nevents: []\n") == [
+        "cal.yaml:2: 'policies' has 101 kinds; the limit is 100"
+    ]
+    assert problems(f"timezone: UTC\n{me(101)}\nevents: []\n") == [
+        "cal.yaml:2: 'me' has 101 addresses; the limit is 100"
+    ]
+    assert len(cal(f"timezone: UTC\n{policies(100)}\n{me(100)}\nevents: []\n").me) == 100

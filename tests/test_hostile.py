@@ -10,9 +10,13 @@ Fuzzing runs briefly in the suite; THANKYOU_SCAN_FUZZ_EXAMPLES=100000 runs it lo
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
+import subprocess
+import sys
 import sysconfig
 import textwrap
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -105,18 +109,33 @@ def test_hostile_mbox_gives_right_statuses_for_the_good_mail(tmp_path: Path) -> 
     assert report.source.messages_scanned >= len(hostile)
 
 
-def test_hostile_maildir_counts_what_it_cannot_parse(tmp_path: Path) -> None:
+def test_hostile_maildir_counts_what_it_cannot_parse(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     for sub in ("cur", "new", "tmp"):
         (tmp_path / "Sent" / sub).mkdir(parents=True)
     for n, raw in enumerate([*garbage_messages(), GOOD]):
         (tmp_path / "Sent" / "cur" / f"{n}.M{n}.host:2,S").write_bytes(raw)
-    # A message to Bo with no date anywhere: it matters, cannot be placed, so it is skipped.
+    # A message to Bo without a Date: the file's delivery time (1970) places it before the event.
     (tmp_path / "Sent" / "new" / "nodate").write_bytes(b"To: bo@acme.example\n\n")
     os.utime(tmp_path / "Sent" / "new" / "nodate", (0, 0))
+    # A message to Bo, after the event, whose headers cannot be parsed: skipped and counted.
+    (tmp_path / "Sent" / "new" / "broken").write_bytes(
+        b"To: bo@acme.example, " + b"(" * 5_000 + b"\nDate: Mon, 2 Nov 2026 12:00:00 +0000\n\n"
+    )
     source = MaildirSource(tmp_path / "Sent")
-    report = scan(CALENDAR, source, now=NOW)
+    with caplog.at_level(logging.WARNING, logger="thankyou_scan"):
+        report = scan(CALENDAR, source, now=NOW)
     statuses = {f.person.name: f.status.value for f in report.followups}
-    assert statuses["Ada"] == "sent"
+    assert statuses == {"Ada": "sent", "Bo": "missing"}
+    # The 1 MB Subject and To among the garbage are over the header cap: skipped and counted too.
+    assert report.source.messages_skipped == 3
+    assert report.to_dict()["source"]["messages_skipped"] == 3
+    assert sorted(r.getMessage() for r in caplog.records if "skipped message" in r.getMessage()) == [
+        f"skipped message 6.M6.host in {tmp_path / 'Sent'}: its header block is over 262,144 bytes",
+        f"skipped message 7.M7.host in {tmp_path / 'Sent'}: its header block is over 262,144 bytes",
+        f"skipped message broken in {tmp_path / 'Sent'}: its to/cc/bcc fields nest too deeply to read",
+    ]
 
 
 @settings(max_examples=FUZZ, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -181,14 +200,46 @@ def test_alias_bomb_is_refused() -> None:
         refs = ",".join([f"*a{n - 1}"] * 10)
         levels.append(f"a{n}: &a{n} [{refs}]")
     text = "\n".join(levels) + "\nevents: *a9\n"
+    started = time.perf_counter()
     with pytest.raises(CalendarError) as caught:
         parse_calendar(text, path="bomb.yaml")
-    assert all(problem.line is not None for problem in caught.value.problems)
+    assert time.perf_counter() - started < 2
+    # Refused for its expansion, at the first level that passes the limit, before anything else.
+    (problem,) = caught.value.problems
+    assert problem.line == 7  # a6 = 10^7 "lol"s
+    assert "expands through its aliases (*name) to more than 2,000,000 nodes, the limit" in problem.message
+
+
+def test_alias_amplified_people_are_refused_early_in_the_cli(tmp_path: Path) -> None:
+    # The review's file: one event of 10,000 people repeated 20,000 times through an alias,
+    # 330 KB on disk; before the fix it ran for an hour at 500 MB.
+    people = ",".join(f"p{n}@acme.example" for n in range(10_000))
+    lines = [
+        "timezone: UTC",
+        "events:",
+        f"  - &e {{title: X, kind: meeting, start: 2026-11-02 10:00, people: [{people}]}}",
+    ]
+    path = tmp_path / "amplified.yaml"
+    path.write_text("\n".join(lines + ["  - *e"] * 19_999) + "\n")
+    started = time.perf_counter()
+    result = subprocess.run(
+        [sys.executable, "-m", "thankyou_scan", "check", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert time.perf_counter() - started < 20  # about 0.3 s alone; 2 shared cores in CI
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == (
+        f"thankyou-scan: error: {path}:3: this YAML expands through its aliases (*name) to more than "
+        "2,000,000 nodes, the limit — a calendar is far smaller; write repeated entries out\n"
+    )
 
 
 def test_a_huge_events_list_is_a_clear_limit() -> None:
-    text = "timezone: UTC\nevents:\n" + "  - {title: E, kind: meeting, start: 2026-11-02 10:00}\n" * 100_000
-    with pytest.raises(CalendarError, match=r"'events' has 100,000 entries; the limit is 20,000"):
+    text = "timezone: UTC\nevents:\n" + "  - {title: E, kind: meeting, start: 2026-11-02 10:00}\n" * 30_000
+    with pytest.raises(CalendarError, match=r"'events' has 30,000 entries; the limit is 20,000"):
         parse_calendar(text, path="big.yaml")
 
 

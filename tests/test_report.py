@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import textwrap
 from datetime import datetime, timezone
 
@@ -199,3 +200,67 @@ def test_markdown_is_a_table_with_escaped_cells() -> None:
 def test_unknown_format_is_a_usage_error() -> None:
     with pytest.raises(UsageError, match="unknown format 'yaml'"):
         render(REPORT, "yaml")
+
+
+# A window-title change and a screen clear (ESC), a one-byte CSI (U+009B), BEL, a bidi override.
+HOSTILE_TITLE = "Onsite\x1b]0;pwned\x07\x1b[2J\u202egnp.exe"
+HOSTILE_CALENDAR = parse_calendar(
+    "timezone: UTC\nevents:\n"
+    '  - {id: "=1+1", title: "Onsite\\e]0;pwned\\a\\e[2J\\u202egnp.exe", kind: interview, start: 2026-11-02 10:00,'
+    '     people: ["Ada\\x9b31m <ada@acme.example>", "=HYPERLINK(\\"http://evil.example\\") <bo@acme.example>"]}\n',
+    path="hostile.yaml",
+)
+HOSTILE_REPORT = scan(
+    HOSTILE_CALENDAR,
+    StaticSource(
+        [
+            SentMessage(
+                date=datetime(2026, 11, 2, 12, 0, tzinfo=UTC),
+                recipients=("ada@acme.example",),
+                subject="@SUM(1+1)\x1b[8m hidden",
+                message_id="<h@x>",
+            )
+        ],
+        folder="Sent\x1b[31m\x7f",
+    ),
+    now=NOW,
+)
+RAW_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+@pytest.mark.parametrize("format", ["text", "markdown", "csv"])
+def test_human_formats_show_control_characters_instead_of_obeying_them(format: str) -> None:
+    assert HOSTILE_REPORT.followups[0].event.title == HOSTILE_TITLE
+    out = render(HOSTILE_REPORT, format)
+    assert not RAW_CONTROL.search(out), repr(out)
+    assert "Onsite\\x1b]0;pwned\\x07\\x1b[2J\\u202egnp.exe" in out
+    assert "Ada\\x9b31m" in out
+    if format == "text":
+        assert "Source: static Sent\\x1b[31m\\x7f — 1 sent messages read" in out
+
+
+def test_csv_cells_never_start_a_spreadsheet_formula() -> None:
+    rows = list(csv.reader(io.StringIO(render(HOSTILE_REPORT, "csv"))))
+    ada, bo = (
+        next(row for row in rows if row[6] == email) for email in ("ada@acme.example", "bo@acme.example")
+    )
+    assert ada[0] == bo[0] == "'=1+1"
+    assert ada[11] == "'@SUM(1+1)\\x1b[8m hidden"
+    assert bo[5].startswith("'=HYPERLINK")
+    assert ada[3] == "2026-11-02T10:00:00+00:00"  # times and numbers are ours: untouched
+
+
+def test_json_keeps_the_values_and_escapes_what_json_leaves_raw() -> None:
+    out = render(HOSTILE_REPORT, "json")
+    assert json.loads(out) == HOSTILE_REPORT.to_dict()  # the contract's values, unchanged
+    assert not RAW_CONTROL.search(out)
+    assert "\\u001b]0;pwned\\u0007" in out and "\\u202e" in out and "Ada\\u009b31m" in out
+
+
+def test_a_file_name_that_is_not_utf8_can_be_written() -> None:
+    # Python reads the byte 0xff of a file name as the lone surrogate U+DCFF, which no UTF-8
+    # output can encode: the report would fail to print or save.
+    report = scan(HOSTILE_CALENDAR, StaticSource([], folder="Sent\udcff.mbox"), now=NOW)
+    text, data = render(report, "text"), render(report, "json")
+    assert "Source: static Sent\\xff.mbox" in text.encode("utf-8").decode()
+    assert json.loads(data.encode("utf-8"))["source"]["folder"] == "Sent\udcff.mbox"  # the value, kept

@@ -43,8 +43,30 @@ _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 MAX_EVENTS = 20_000
 """A calendar of follow-ups is hundreds of events; more than this is refused with a clear error."""
 
+MAX_DOCUMENT_NODES = 500_000
+"""Bound on the nodes written in the file, counted while streaming, before the tree is built
+(each built node costs ~350 bytes; a 10 MB file of ``[a,a,…]`` would be 5 million of them)."""
+
 MAX_YAML_NODES = 2_000_000
-"""Bound on the YAML graph walked (an alias bomb is refused, not expanded)."""
+"""Bound on the YAML tree *as expanded through its aliases*: an alias bomb is refused, not expanded."""
+
+MAX_PEOPLE = 100_000
+"""Bound on people summed over all events (the follow-ups a scan works through, aliases included)."""
+
+MAX_KINDS = 100
+"""Most ``policies`` kinds and ``me`` addresses; each event's unknown kind is compared with every policy."""
+
+MAX_TEXT = 1_000
+"""Longest title, name, kind, id or domain, in characters; reports repeat them on every row."""
+
+MAX_DURATION = timedelta(days=365)
+"""Longest ``duration`` or ``within``."""
+
+MAX_PROBLEMS = 100
+"""Problems reported at most; past this the file is not a calendar with typos, and reading stops."""
+
+FIRST_YEAR, LAST_YEAR = 1900, 2999
+"""Calendar times (and ``--now``) must lie in these years; every derived time then fits a datetime."""
 
 _TOP_KEYS = ("version", "timezone", "policies", "events", "me")
 _EVENT_KEYS = (
@@ -72,6 +94,9 @@ _TRUE = {"true", "yes", "on", "y"}
 _FALSE = {"false", "no", "off", "n"}
 
 _DURATION_RE = re.compile(r"^\s*(?:(\d+)\s*d)?\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m)?\s*$", re.IGNORECASE)
+# IANA names are a few ASCII words joined by "/" (America/Argentina/Buenos_Aires, Etc/GMT+5);
+# anything else never reaches zoneinfo, which recurses on names like "a/a/a/…/b".
+_ZONE_RE = re.compile(r"^[A-Za-z0-9_+-]{1,32}(?:/[A-Za-z0-9_+-]{1,32}){0,3}$")
 _TIME_RE = re.compile(
     r"""^\s*(?P<date>\d{4}-\d{1,2}-\d{1,2})
     (?:(?:[Tt]|\s+)(?P<hour>\d{1,2}):(?P<minute>\d{2})(?::(?P<second>\d{2})(?:\.(?P<fraction>\d+))?)?)?
@@ -178,13 +203,24 @@ def parse_duration(text: str) -> timedelta:
     """Parse ``90m``, ``48h``, ``2d``, ``1d12h`` into a timedelta.
 
     Raises:
-        ValueError: with a message saying what a duration looks like.
+        ValueError: with a message saying what a duration looks like, or that it is
+            longer than ``MAX_DURATION``.
     """
     match = _DURATION_RE.match(text)
     if not text.strip() or match is None or not any(match.groups()):
         raise ValueError(f"{text!r} is not a duration — write it like 90m, 48h, 2d or 1d12h")
-    days, hours, minutes = (int(group or 0) for group in match.groups())
-    return timedelta(days=days, hours=hours, minutes=minutes)
+    # Compared as whole minutes before any timedelta is made: a 20-digit count overflows one.
+    if any(len(group.lstrip("0")) > 9 for group in match.groups() if group):
+        minutes = MAX_DURATION // timedelta(minutes=1) + 1
+    else:
+        days, hours, mins = (int(group or 0) for group in match.groups())
+        minutes = (days * 24 + hours) * 60 + mins
+    if minutes > MAX_DURATION // timedelta(minutes=1):
+        shown = text.strip() if len(text) <= 40 else text.strip()[:40] + "…"
+        raise ValueError(
+            f"{shown!r} is longer than {MAX_DURATION.days} days, the limit — write it like 48h or 2d"
+        )
+    return timedelta(minutes=minutes)
 
 
 def load_calendar(path: str | Path, *, check_deliverability: bool = False) -> Calendar:
@@ -223,6 +259,7 @@ def parse_calendar(text: str, *, path: str = "<calendar>", check_deliverability:
     ):
         raise _file_error(path, "is empty — start it with 'version: 1' and an 'events:' list")
     try:
+        _check_node_count(text, path)
         root = yaml.compose(text, Loader=_LOADER)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -246,10 +283,29 @@ def parse_calendar(text: str, *, path: str = "<calendar>", check_deliverability:
     if root is None:
         raise _file_error(path, "is empty — start it with 'version: 1' and an 'events:' list")
     builder = _Builder(path, check_deliverability)
-    calendar = builder.build(root)
+    try:
+        calendar = builder.build(root)
+    except _TooManyProblems:
+        stop = f"stopped after {MAX_PROBLEMS} problems — fix these, then check the file again"
+        raise CalendarError([*builder.problems, CalendarProblem(path, None, None, stop)]) from None
     if builder.problems:
         raise CalendarError(builder.problems)
     return calendar
+
+
+def _check_node_count(text: str, path: str) -> None:
+    """Refuse a file with more nodes than a calendar could have, in constant memory."""
+    count = 0
+    for event in yaml.parse(text, Loader=_LOADER):
+        if isinstance(event, yaml.NodeEvent):
+            count += 1
+            if count > MAX_DOCUMENT_NODES:
+                message = (
+                    f"has more than {MAX_DOCUMENT_NODES:,} YAML values, the limit — a calendar is far "
+                    "smaller; split it, or drop events whose notes are long settled"
+                )
+                line = event.start_mark.line + 1 if event.start_mark else None
+                raise CalendarError([CalendarProblem(path, line, None, message)])
 
 
 def _file_error(path: str, message: str) -> CalendarError:
@@ -293,6 +349,10 @@ def _line(node: yaml.Node) -> int:
     return int(node.start_mark.line) + 1
 
 
+class _TooManyProblems(Exception):
+    """Raised by the builder at MAX_PROBLEMS: the rest of the file is not worth reading."""
+
+
 class _Builder:
     """Walks the composed YAML tree, collecting problems instead of stopping at the first."""
 
@@ -301,12 +361,19 @@ class _Builder:
         self.check_deliverability = check_deliverability
         self.problems: list[CalendarProblem] = []
         self.warnings: list[str] = []
+        # An address repeated (by hand or through an alias) is validated once: it costs ~100 µs.
+        self.addresses: dict[str, str | EmailNotValidError] = {}
 
     # -- reporting ---------------------------------------------------------
 
     def problem(self, node: yaml.Node | None, event: str | None, message: str) -> None:
         line = _line(node) if node is not None else None
-        self.problems.append(CalendarProblem(self.path, line, event, message))
+        self.add(CalendarProblem(self.path, line, event, message))
+
+    def add(self, problem: CalendarProblem) -> None:
+        self.problems.append(problem)
+        if len(self.problems) >= MAX_PROBLEMS:
+            raise _TooManyProblems
 
     def warn(self, node: yaml.Node | None, event: str | None, message: str) -> None:
         self.warnings.append(
@@ -315,31 +382,61 @@ class _Builder:
 
     # -- generic node readers ----------------------------------------------
 
-    def check_tags(self, root: yaml.Node) -> bool:
-        """Refuse non-standard tags anywhere, and graphs too large to be a calendar."""
-        seen: set[int] = set()
-        stack = [root]
+    def check_graph(self, root: yaml.Node) -> bool:
+        """Refuse non-standard tags anywhere, and trees that expand too far through aliases.
+
+        An alias (``*name``) shares the node it names, so the composed graph stays small
+        while every later step works through the expanded tree: a 300 KB file can repeat an
+        event of 10,000 people 20,000 times. The expanded size of each node is summed once,
+        bottom-up, so the check costs the document's size, not the expansion's.
+        """
+        expanded: dict[int, int] = {}  # lists and mappings only: a scalar is one node
+        open_nodes: set[int] = set()  # entered, children not yet summed: the current path
+        checked: set[int] = set()  # scalars whose tag was checked (an alias shares them)
+        stack: list[tuple[yaml.Node, bool]] = [(root, False)]
         while stack:
-            node = stack.pop()
-            if id(node) in seen:
+            node, children_done = stack.pop()
+            key = id(node)
+            if children_done:
+                open_nodes.discard(key)
+                size = 1 + sum(expanded.get(id(child), 1) for child in _children(node))
+                expanded[key] = size
+                if size > MAX_YAML_NODES:
+                    self.problem(
+                        node,
+                        None,
+                        f"this YAML expands through its aliases (*name) to more than {MAX_YAML_NODES:,} "
+                        "nodes, the limit — a calendar is far smaller; write repeated entries out",
+                    )
+                    return False
                 continue
-            seen.add(id(node))
-            if len(seen) > MAX_YAML_NODES:
-                self.problem(root, None, "the YAML is too large or expands too far — is it a calendar?")
-                return False
-            if node.tag not in _STANDARD_TAGS:
-                tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+            if key in expanded:
+                continue
+            if key in open_nodes:
                 self.problem(
-                    node,
-                    None,
-                    f"YAML tag {tag!r} is not allowed — calendars are plain data; remove the tag",
+                    node, None, "a YAML alias (*name) refers to a list or mapping it is inside — remove it"
                 )
-            if isinstance(node, yaml.MappingNode):
-                for key, value in node.value:
-                    stack.extend((key, value))
-            elif isinstance(node, yaml.SequenceNode):
-                stack.extend(node.value)
+                return False
+            self.check_tag(node)
+            if isinstance(node, yaml.ScalarNode):
+                continue  # only the root gets here
+            open_nodes.add(key)
+            stack.append((node, True))
+            for child in _children(node):
+                if not isinstance(child, yaml.ScalarNode):
+                    if id(child) not in expanded:
+                        stack.append((child, False))
+                elif id(child) not in checked:
+                    checked.add(id(child))
+                    self.check_tag(child)
         return not self.problems
+
+    def check_tag(self, node: yaml.Node) -> None:
+        if node.tag not in _STANDARD_TAGS:
+            tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+            self.problem(
+                node, None, f"YAML tag {tag!r} is not allowed — calendars are plain data; remove the tag"
+            )
 
     def mapping(
         self, node: yaml.Node, allowed: tuple[str, ...], event: str | None, what: str
@@ -369,6 +466,13 @@ class _Builder:
         value = str(node.value).strip()
         if not value:
             self.problem(node, event, f"{key!r} is empty — give it a value")
+            return None
+        if len(value) > MAX_TEXT:
+            self.problem(
+                node,
+                event,
+                f"{key!r} is {len(value):,} characters long; the limit is {MAX_TEXT:,} — shorten it",
+            )
             return None
         return value
 
@@ -400,25 +504,32 @@ class _Builder:
         if name is None:
             return None
         try:
+            if not _ZONE_RE.match(name):
+                raise ValueError(name)
             ZoneInfo(name)
         except (ZoneInfoNotFoundError, ValueError, OSError):
             hint = _did_you_mean(name, available_timezones()) or "use an IANA name like Europe/Berlin"
-            self.problem(node, event, f"unknown time zone {name!r} — {hint}")
+            self.problem(node, event, f"unknown time zone {_short(name)!r} — {hint}")
             return None
         return name
 
     def address(self, node: yaml.Node, event: str | None, text: str) -> str | None:
-        try:
-            result = validate_email(text, check_deliverability=self.check_deliverability)
-        except EmailNotValidError as exc:
-            reason = str(exc).rstrip(".")
+        if text not in self.addresses:
+            try:
+                valid = validate_email(text, check_deliverability=self.check_deliverability)
+                self.addresses[text] = str(valid.normalized)
+            except EmailNotValidError as exc:
+                self.addresses[text] = exc
+        result = self.addresses[text]
+        if isinstance(result, EmailNotValidError):
+            reason = str(result).rstrip(".")
             self.problem(
                 node,
                 event,
                 f"{text!r} is not a usable email address ({reason}) — write it like name@company.com",
             )
             return None
-        return str(result.normalized)
+        return result
 
     def domain(self, node: yaml.Node, event: str | None) -> str | None:
         text = self.text(node, event, "domain")
@@ -437,7 +548,7 @@ class _Builder:
 
     def build(self, root: yaml.Node) -> Calendar:
         empty = Calendar(events=(), path=self.path)
-        if not self.check_tags(root):
+        if not self.check_graph(root):
             return empty
         top = self.mapping(root, _TOP_KEYS, None, "the calendar")
         if top is None:
@@ -470,6 +581,15 @@ class _Builder:
                 "split the calendar, or drop events whose notes are long settled",
             )
             return empty
+        people = sum(_people_count(node) for node in events_node.value)
+        if people > MAX_PEOPLE:
+            self.problem(
+                events_node,
+                None,
+                f"the events list {people:,} people in all (aliases counted as often as they are used); "
+                f"the limit is {MAX_PEOPLE:,} — split the calendar, or drop events whose notes are long settled",
+            )
+            return empty
         events = [
             event
             for index, node in enumerate(events_node.value)
@@ -494,6 +614,9 @@ class _Builder:
         if not isinstance(node, yaml.MappingNode):
             self.problem(node, None, f"'policies' must map a kind to {{within: 48h}}, not {_kind(node)}")
             return result
+        if len(node.value) > MAX_KINDS:
+            self.problem(node, None, f"'policies' has {len(node.value):,} kinds; the limit is {MAX_KINDS}")
+            return result
         for key, value in node.value:
             kind = str(key.value).strip() if isinstance(key, yaml.ScalarNode) else ""
             if not kind:
@@ -516,6 +639,9 @@ class _Builder:
 
     def me(self, node: yaml.Node) -> tuple[str, ...]:
         items = node.value if isinstance(node, yaml.SequenceNode) else [node]
+        if len(items) > MAX_KINDS:
+            self.problem(node, None, f"'me' has {len(items):,} addresses; the limit is {MAX_KINDS}")
+            return ()
         result = []
         for item in items:
             text = self.text(item, None, "me")
@@ -535,7 +661,7 @@ class _Builder:
                     and isinstance(value, yaml.ScalarNode)
                     and value.value
                 ):
-                    label = str(value.value)
+                    label = _short(str(value.value))
         keys = self.mapping(node, _EVENT_KEYS, label, "an event")
         if keys is None:
             return None
@@ -635,7 +761,18 @@ class _Builder:
         match = _TIME_RE.match(str(node.value))
         if match is None:
             self.problem(
-                node, label, f"{key!r} {node.value!r} is not a date and time — write it like {example}"
+                node,
+                label,
+                f"{key!r} {_short(str(node.value))!r} is not a date and time — write it like {example}",
+            )
+            return None
+        year = int(match["date"].split("-")[0])
+        if not FIRST_YEAR <= year <= LAST_YEAR:
+            self.problem(
+                node,
+                label,
+                f"{key!r} {node.value!r} is outside the years {FIRST_YEAR}–{LAST_YEAR} this tool "
+                f"handles — check the year (like {example})",
             )
             return None
         try:
@@ -770,7 +907,7 @@ class _Builder:
         for event in events:
             if event.id in seen:
                 first = seen[event.id]
-                self.problems.append(
+                self.add(
                     CalendarProblem(
                         self.path,
                         event.line,
@@ -781,6 +918,10 @@ class _Builder:
                 )
             else:
                 seen[event.id] = event
+
+
+def _short(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _tz(zone: str | None) -> tzinfo | None:
@@ -807,6 +948,26 @@ def _offset(text: str) -> timezone:
 
 def _show(moment: datetime, zone: str | None) -> str:
     return moment.astimezone(_tz(zone)).strftime("%Y-%m-%d %H:%M")
+
+
+def _people_count(event: yaml.Node) -> int:
+    if isinstance(event, yaml.MappingNode):
+        for key, value in event.value:
+            if (
+                isinstance(key, yaml.ScalarNode)
+                and key.value == "people"
+                and isinstance(value, yaml.SequenceNode)
+            ):
+                return len(value.value)
+    return 0
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [item for pair in node.value for item in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
 
 
 def _kind(node: yaml.Node) -> str:

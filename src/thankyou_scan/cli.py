@@ -9,24 +9,26 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import ipaddress
 import logging
+import math
 import os
 import shlex
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
-from contextlib import ExitStack
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
 
 from . import __version__
-from .calendar import Calendar, load_calendar
+from .calendar import FIRST_YEAR, LAST_YEAR, Calendar, load_calendar
 from .errors import FolderNotFoundError, MailboxError, ThankyouScanError, UsageError
 from .message import normalize_address
 from .paths import cache_dir
 from .pipeline import scan
-from .report import FORMATS, Report, render, when, when_event
+from .report import FORMATS, Report, render, visible, when, when_event
 from .sources.base import Source
 from .sources.cache import HeaderCache
 from .sources.imap import ImapSource
@@ -37,8 +39,15 @@ __all__ = ["main"]
 PROG = "thankyou-scan"
 DEMO_NOW = datetime(2026, 11, 10, 17, 0, tzinfo=timezone.utc)
 EXIT_INTERNAL = 70
+MAX_TIMEOUT = 3600.0
+"""Longest ``--timeout``, in seconds."""
 
 log = logging.getLogger("thankyou_scan")
+
+
+def _shown(value: str, limit: int = 80) -> str:
+    """``value`` quoted for a message, cut short when it is long."""
+    return repr(value if len(value) <= limit else value[: limit - 1] + "…")
 
 
 def _parse_now(text: str) -> datetime:
@@ -49,11 +58,80 @@ def _parse_now(text: str) -> datetime:
         moment = datetime.fromisoformat(cleaned)
     except ValueError:
         raise UsageError(
-            f"--now {text!r} is not an ISO 8601 time — write it like 2026-11-10T12:00:00Z"
+            f"--now {_shown(text)} is not an ISO 8601 time — write it like 2026-11-10T12:00:00Z"
         ) from None
     if moment.utcoffset() is None:
-        raise UsageError(f"--now {text!r} has no offset — add Z for UTC, or an offset like +01:00")
+        raise UsageError(f"--now {_shown(text)} has no offset — add Z for UTC, or an offset like +01:00")
+    # Checked as written, before converting: 9999-12-31T23:59:59-23:59 has no UTC datetime.
+    if not FIRST_YEAR <= moment.year <= LAST_YEAR:
+        raise UsageError(
+            f"--now {_shown(text)} is outside the years {FIRST_YEAR}–{LAST_YEAR} — "
+            "write it like 2026-11-10T12:00:00Z"
+        )
     return moment.astimezone(timezone.utc)
+
+
+_PATH_OPTIONS = (
+    ("calendar", "--calendar"),
+    ("file", "FILE"),
+    ("mbox", "--mbox"),
+    ("maildir", "--maildir"),
+    ("output", "--output"),
+    ("cache", "--cache"),
+    ("tls_ca", "--tls-ca"),
+)
+
+
+def _check_values(args: argparse.Namespace) -> None:
+    """Refuse option values out of range before anything is read or connected (exit 2)."""
+    for name, option in _PATH_OPTIONS:
+        value = getattr(args, name, None)
+        if value is not None and (not value.strip() or "\x00" in value):
+            raise UsageError(f"{option} {_shown(value)} is not a path — give a file or folder name")
+    output = getattr(args, "output", None)
+    if output is not None and (output.endswith(("/", os.sep)) or Path(output).is_dir()):
+        raise UsageError(f"--output {_shown(output)} is a folder — give a file name, like report.txt")
+    if getattr(args, "imap_host", None) is not None:
+        _check_host(args.imap_host)
+    port = getattr(args, "imap_port", None)
+    if port is not None and not 1 <= port <= 65535:
+        raise UsageError(f"--imap-port {port} is not a port — give a number from 1 to 65535 (IMAPS: 993)")
+    timeout = getattr(args, "timeout", None)
+    if timeout is not None and not (math.isfinite(timeout) and 0 < timeout <= MAX_TIMEOUT):
+        raise UsageError(
+            f"--timeout {timeout:g} is out of range — give seconds above 0 and at most {MAX_TIMEOUT:g} "
+            "(default: 30)"
+        )
+    for folder in getattr(args, "folder", None) or ():
+        if not folder.strip() or not folder.isprintable():
+            raise UsageError(
+                f"--folder {_shown(folder)} is empty or holds control characters — give the folder's name "
+                "as `thankyou-scan folders` lists it"
+            )
+    for address in getattr(args, "me", None) or ():
+        local, at, domain = address.rpartition("@")
+        if not (local and at and domain) or not address.isprintable() or any(c.isspace() for c in address):
+            raise UsageError(f"--me {_shown(address)} is not an email address — write it like you@gmail.com")
+
+
+def _check_host(host: str) -> None:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+        return
+    except ValueError:
+        pass
+    if ":" in host:
+        raise UsageError(
+            f"--imap-host {_shown(host)}: give only the host name (like imap.gmail.com); a port goes to --imap-port"
+        )
+    name = host.rstrip(".")
+    valid = bool(name) and name.isprintable() and not any(c.isspace() or c in "/\\@" for c in name)
+    try:
+        name.encode("idna")  # labels of 1-63 characters, 253 in all; what the resolver would refuse
+    except UnicodeError:
+        valid = False
+    if not valid:
+        raise UsageError(f"--imap-host {_shown(host)} is not a host name — write it like imap.gmail.com")
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -145,7 +223,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 class _Formatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        return f"{PROG}: {record.levelname.lower()}: {record.getMessage()}"
+        source = "" if record.name.startswith("thankyou_scan") else f"{record.name}: "
+        return f"{PROG}: {source}{record.levelname.lower()}: {visible(record.getMessage())}"
 
 
 def _setup_logging(args: argparse.Namespace) -> None:
@@ -155,6 +234,37 @@ def _setup_logging(args: argparse.Namespace) -> None:
     log.handlers[:] = [handler]
     log.setLevel(level)
     log.propagate = False
+
+
+# The libraries that log on their own; unconfigured, Python would print their records raw
+# (mail-parser quotes header text, escape sequences included) on stderr.
+_LIBRARY_LOGGERS = ("imapclient", "mailparser")
+
+
+@contextmanager
+def _library_logs(verbose: bool) -> Iterator[None]:
+    """Route the libraries' records through our formatter while a command runs, then restore.
+
+    Their records say nothing a user can act on (what matters becomes our own warning or
+    error), so they are shown with -v only. Restored afterwards: a program or test that
+    calls main() keeps its own logging.
+    """
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_Formatter())
+    saved = []
+    for name in _LIBRARY_LOGGERS:
+        library = logging.getLogger(name)
+        saved.append((library, library.handlers[:], library.level, library.propagate))
+        library.handlers[:] = [handler]
+        library.setLevel(logging.INFO if verbose else logging.CRITICAL + 1)
+        library.propagate = False
+    try:
+        yield
+    finally:
+        for library, handlers, level, propagate in saved:
+            library.handlers[:] = handlers
+            library.setLevel(level)
+            library.propagate = propagate
 
 
 def _emit(text: str, output: str | None) -> None:
@@ -247,7 +357,10 @@ def _progress(folder_hint: str) -> Callable[[int, int], None] | None:
     def show(done: int, total: int) -> None:
         end = "\n" if done >= total else ""
         print(
-            f"\r{PROG}: read {done}/{total} messages from {folder_hint}", end=end, file=sys.stderr, flush=True
+            f"\r{PROG}: read {done}/{total} messages from {visible(folder_hint)}",
+            end=end,
+            file=sys.stderr,
+            flush=True,
         )
 
     return show
@@ -276,7 +389,7 @@ def _imap_source(args: argparse.Namespace) -> ImapSource:
 
 
 def _cmd_scan(args: argparse.Namespace) -> int:
-    now = _parse_now(args.now) if args.now else datetime.now(timezone.utc)
+    now = _parse_now(args.now) if args.now is not None else datetime.now(timezone.utc)
     calendar = load_calendar(args.calendar, check_deliverability=args.check_deliverability)
     _warn_calendar(calendar)
     if args.imap_host:
@@ -300,7 +413,7 @@ def _cmd_scan(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    now = _parse_now(args.now) if args.now else DEMO_NOW
+    now = _parse_now(args.now) if args.now is not None else DEMO_NOW
     data = resources.files("thankyou_scan") / "data"
     with ExitStack() as stack:
         calendar_path = stack.enter_context(resources.as_file(data / "demo-calendar.yaml"))
@@ -322,7 +435,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     _warn_placeholder_me(calendar)
     people = sum(len(event.people) for event in calendar.events)
     zone = calendar.timezone or "this machine's local zone"
-    print(f"{calendar.path}: OK — {len(calendar.events)} events, {people} people, times in {zone}")
+    print(f"{visible(calendar.path)}: OK — {len(calendar.events)} events, {people} people, times in {zone}")
     rows = []
     for event in calendar.events:
         if event.skipped:
@@ -333,8 +446,8 @@ def _cmd_check(args: argparse.Namespace) -> int:
         rows.append(
             (
                 when_event(event),
-                event.kind,
-                event.title,
+                visible(event.kind),
+                visible(event.title),
                 f"{count} {'person' if count == 1 else 'people'}",
                 due,
             )
@@ -361,15 +474,16 @@ def _cmd_folders(args: argparse.Namespace) -> int:
         else:
             missing = ""
     gmail = " (Gmail extensions: X-GM-EXT-1)" if "X-GM-EXT-1" in capabilities else ""
-    print(f"{args.imap_host}: {len(folders)} folders{gmail}")
-    width = max((len(folder.name) for folder in folders), default=0)
+    print(f"{visible(args.imap_host)}: {len(folders)} folders{gmail}")
+    names = {folder.name: visible(folder.name) for folder in folders}
+    width = max((len(name) for name in names.values()), default=0)
     for folder in folders:
         mark = "*" if folder.name in chosen else " "
-        flags = " ".join(flag for flag in folder.flags if flag.startswith("\\")) or "-"
+        flags = " ".join(visible(flag) for flag in folder.flags if flag.startswith("\\")) or "-"
         note = "  <- a scan reads this folder" if folder.name in chosen else ""
-        print(f"{mark} {folder.name.ljust(width)}  {flags}{note}")
+        print(f"{mark} {names[folder.name].ljust(width)}  {flags}{note}")
     if missing:
-        print(f"no folder would be scanned: {missing}", file=sys.stderr)
+        print(f"no folder would be scanned: {visible(missing)}", file=sys.stderr)
         return 3
     return 0
 
@@ -386,9 +500,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exc.code or 0)
     _setup_logging(args)
     try:
-        return _COMMANDS[args.command](args)
+        _check_values(args)
+        with _library_logs(args.verbose):
+            return _COMMANDS[args.command](args)
     except ThankyouScanError as exc:
-        print(f"{PROG}: error: {exc}".replace("\n", f"\n{PROG}: error: "), file=sys.stderr)
+        # One line per problem (a calendar error has several); whatever they quote is made visible.
+        for line in str(exc).split("\n"):
+            print(f"{PROG}: error: {visible(line)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
@@ -402,7 +520,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if os.environ.get("THANKYOU_SCAN_DEBUG"):
             raise
         print(
-            f"{PROG}: internal error: {type(exc).__name__}: {exc} — this is a bug; please report it "
+            f"{PROG}: internal error: {type(exc).__name__}: {visible(str(exc))} — this is a bug; please report it "
             "(set THANKYOU_SCAN_DEBUG=1 to see the traceback)",
             file=sys.stderr,
         )

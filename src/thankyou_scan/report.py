@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -18,6 +19,19 @@ from .message import SentMessage
 __all__ = ["FORMATS", "FollowUp", "Report", "SourceSummary", "Status", "render"]
 
 UTC = timezone.utc
+
+# What a terminal would act on instead of showing: C0 and C1 controls (ESC starts a sequence
+# that can retitle the window, move the cursor or hide text; U+009B is a one-character CSI),
+# DEL, line and paragraph separators, and the bidirectional marks, embeddings, overrides
+# and isolates that make text read in another order than it is stored. Also lone surrogates:
+# Python's stand-ins for bytes that are not UTF-8 (in a file name, say), which no UTF-8
+# output can encode.
+_UNSHOWN = "\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff"
+_CONTROL = re.compile(f"[\x00-\x1f{_UNSHOWN}]")
+# json.dumps escapes C0 itself (and its indentation is made of newlines): the rest only.
+_JSON_UNSHOWN = re.compile(f"[{_UNSHOWN}]")
+# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
+_FORMULA_START = ("=", "+", "-", "@")
 
 CSV_COLUMNS = (
     "event_id",
@@ -155,6 +169,28 @@ def _followup_dict(followup: FollowUp) -> dict[str, Any]:
     }
 
 
+def visible(text: str) -> str:
+    """``text`` with control characters written as escapes (``\\x1b``, ``\\u202e``), safe to print."""
+    return _CONTROL.sub(_escape, text)
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if code <= 0xFF or 0xDC80 <= code <= 0xDCFF:  # the second: the byte a surrogate stands in for
+        return f"\\x{code & 0xFF:02x}"
+    return f"\\u{code:04x}"
+
+
+def _json_escape(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"
+
+
+def _cell(text: str) -> str:
+    """A CSV text cell: controls made visible, and never read as a formula by a spreadsheet."""
+    text = visible(text)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
 def _hours(delta: Any) -> float:
     return round(float(delta.total_seconds()) / 3600, 2)
 
@@ -168,11 +204,13 @@ def _iso(moment: datetime | None) -> str | None:
 
 def render_json(report: Report) -> str:
     """The JSON report, indented, ending with a newline."""
-    return json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n"
+    text = json.dumps(report.to_dict(), indent=2, ensure_ascii=False)
+    # json escapes C0 controls only; C1, DEL and bidi marks get \\u escapes too (same values).
+    return _JSON_UNSHOWN.sub(_json_escape, text) + "\n"
 
 
 def render_csv(report: Report) -> str:
-    """One row per follow-up under a header row; times in UTC."""
+    """One row per follow-up under a header row; times in UTC; text cells safe for spreadsheets."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
@@ -180,18 +218,18 @@ def render_csv(report: Report) -> str:
         event, message = followup.event, followup.message
         writer.writerow(
             (
-                event.id,
-                event.title,
-                event.kind,
+                _cell(event.id),
+                _cell(event.title),
+                _cell(event.kind),
                 _iso(event.start),
                 _iso(event.end),
-                followup.person.name,
-                followup.person.email or "",
+                _cell(followup.person.name),
+                _cell(followup.person.email or ""),
                 followup.status.value,
                 _iso(followup.deadline) or "",
                 "" if followup.hours_left is None else followup.hours_left,
                 _iso(message.date) if message else "",
-                message.subject if message else "",
+                _cell(message.subject) if message else "",
                 followup.matched_by or "",
             )
         )
@@ -253,7 +291,7 @@ def _person(person: Person) -> str:
 def render_text(report: Report) -> str:
     """A readable report: what needs action first, times in each event's own zone."""
     source = report.source
-    where = f" {source.folder}" if source.folder else ""
+    where = visible(f" {source.folder}") if source.folder else ""
     lines = [
         f"Follow-up notes as of {report.now.astimezone(UTC):%a %d %b %Y %H:%M} UTC",
         f"Source: {source.kind}{where} — {source.messages_scanned} sent messages read, "
@@ -264,10 +302,10 @@ def render_text(report: Report) -> str:
     groups = [(status, report.by_status(status)) for status in _ACTION_ORDER]
     rows = {
         id(followup): (
-            followup.event.title,
+            visible(followup.event.title),
             when_event(followup.event),
-            _person(followup.person),
-            _detail(followup, report.now),
+            visible(_person(followup.person)),
+            visible(_detail(followup, report.now)),
         )
         for _, group in groups
         for followup in group
@@ -289,7 +327,7 @@ def render_text(report: Report) -> str:
 
 
 def _md(cell: str) -> str:
-    return cell.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+    return visible(cell.replace("\\", "\\\\").replace("|", "\\|"))
 
 
 def render_markdown(report: Report) -> str:
