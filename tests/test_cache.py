@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import logging
 import os
@@ -746,3 +747,47 @@ def test_a_record_the_cache_cannot_read_back_is_never_written(tmp_path: Path) ->
         writer.add(CachedMessage(2, b"x" * (MAX_HEADER + 1), None))
     writer.abort()
     assert not list(tmp_path.iterdir())
+
+
+def forge_trailer(path: Path, **changes: object) -> None:
+    """Rewrite the trailer and recompute the digest, as a program running as the user could."""
+    data = path.read_bytes()
+    length = int.from_bytes(data[-4:], "big")
+    end = len(data) - 4 - length
+    trailer = json.loads(data[end:-4])
+    trailer.update(changes)
+    encoded = json.dumps(trailer).encode()
+    tail = encoded + len(encoded).to_bytes(4, "big")
+    body = data[: end - 32]
+    path.write_bytes(body + hashlib.sha256(body + tail).digest() + tail)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"uids": [[1, 2**32 - 1]], "count": 2**32 - 1},  # four billion UIDs from 30 bytes
+        {"uids": [[1, 2**40]], "count": 2**40},
+        {"uids": [[5, 1]], "count": -3},
+        {"uids": "1:3", "count": 3},
+    ],
+)
+def test_a_forged_uid_list_is_discarded_not_expanded(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, changes: dict[str, object]
+) -> None:
+    cache = HeaderCache(tmp_path)
+    path = write(cache)
+    forge_trailer(path, **changes)
+    with caplog.at_level(logging.WARNING, logger="thankyou_scan"):
+        assert cache.load(KEY, 42) is None
+    assert "discarding the cache" in caplog.text
+
+
+def test_a_consistent_forged_trailer_is_read(tmp_path: Path) -> None:
+    """The forger above is right: an unchanged trailer, re-digested, loads."""
+    cache = HeaderCache(tmp_path)
+    path = write(cache)
+    forge_trailer(path)
+    loaded = cache.load(KEY, 42)
+    assert loaded is not None
+    with loaded:
+        assert list(loaded.messages()) == RECORDS

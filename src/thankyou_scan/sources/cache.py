@@ -214,7 +214,7 @@ class HeaderCache:
                 log.info("the folder %r was rebuilt (UIDVALIDITY changed): reading it all again", key.folder)
                 handle.close()
                 return None
-            uids = _uids(meta)
+            uids = _uids(meta, end - _DIGEST - len(MAGIC))
         except _DISCARD as exc:
             handle.close()
             log.warning("discarding the cache %s (%s); fetching everything again", path, _reason(exc))
@@ -409,8 +409,8 @@ def _read_trailer(handle: BinaryIO) -> tuple[dict[str, object], int]:
     return meta, end
 
 
-def _uids(meta: dict[str, object]) -> frozenset[int]:
-    """The UIDs the trailer lists, as many as it counts."""
+def _uids(meta: dict[str, object], compressed: int) -> frozenset[int]:
+    """The UIDs the trailer lists, as many as it counts, and no more than ``compressed`` bytes can hold."""
     ranges, count = meta.get("uids"), meta.get("count")
     if not (
         isinstance(ranges, list)
@@ -424,7 +424,8 @@ def _uids(meta: dict[str, object]) -> frozenset[int]:
         )
     ):
         raise CacheError("its trailer has no UID list")
-    if sum(last - first + 1 for first, last in ranges) != count:
+    # zlib expands at most about 1,032 times: no more records can hide in the compressed bytes.
+    if sum(last - first + 1 for first, last in ranges) != count or count * _RECORD.size > compressed * 1100:
         raise CacheError("it is damaged (the record count differs)")
     uids = _expand(ranges)
     if len(uids) != count:
