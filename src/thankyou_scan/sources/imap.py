@@ -585,7 +585,7 @@ class ImapSource:
         relevant: Relevant | None,
         replayed: set[int],
     ) -> Iterator[SentMessage]:
-        """The cached messages the SEARCH still finds (their UIDs go to ``replayed``); the rest are kept only if outside the window."""
+        """The cached messages the SEARCH still finds, noted in ``replayed``; others kept if outside the window."""
         horizon = since - timedelta(days=2) if since is not None else None
         for record in cached.messages():
             if record.uid in wanted and record.uid not in replayed:
