@@ -7,6 +7,7 @@ import logging
 import mailbox
 import os
 import re
+import stat
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -126,6 +127,8 @@ class MboxSource(_FileSource):
         where = str(self.path)
         if self.path.is_dir():
             raise MailboxError(f"{where} is a folder, not an mbox file — did you mean --maildir?", path=where)
+        if self.path.exists() and not self.path.is_file():  # a FIFO would block the open below
+            raise MailboxError(f"{where} is not a regular file — give the mbox file itself", path=where)
         try:
             with open(self.path, "rb") as handle:
                 first = handle.readline()
@@ -160,14 +163,13 @@ class MaildirSource(_FileSource):
                 for name in names:
                     file_path = self.path / sub / name
                     try:
-                        # A Maildir file's mtime is its delivery time (as in the stdlib's
-                        # MaildirMessage); reading the whole message for it would parse bodies.
-                        delivered = datetime.fromtimestamp(file_path.stat().st_mtime, UTC)
-                        with open(file_path, "rb") as handle:
-                            header_block = _read_header_block(handle)
+                        found = _read_maildir_file(file_path)
                     except FileNotFoundError:
                         continue  # moved or deleted by a mail client while we read
-                    yield name.split(":", 1)[0], header_block, delivered
+                    if found is None:
+                        log.warning("ignoring %s: it is not a regular file", file_path)
+                        continue
+                    yield name.split(":", 1)[0], *found
         except OSError as exc:
             raise MailboxError(
                 f"cannot read {self.path}: {exc.strerror or exc}", path=str(self.path)
@@ -184,6 +186,22 @@ class MaildirSource(_FileSource):
                 else " give the folder that holds cur/ and new/"
             )
             raise MailboxError(f"{where} is not a Maildir (no cur/ and new/ folders) —{hint}", path=where)
+
+
+def _read_maildir_file(path: Path) -> tuple[bytes, datetime] | None:
+    """The header block and delivery time of a Maildir file; None when it is not a regular file.
+
+    Opened with O_NONBLOCK and checked with fstat, so a FIFO named like a message never
+    blocks the scan. The file's mtime is its delivery time (as in the stdlib's
+    MaildirMessage); reading the whole message for it would parse bodies.
+    """
+    descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    with os.fdopen(descriptor, "rb") as handle:
+        info = os.fstat(descriptor)
+        if not stat.S_ISREG(info.st_mode):
+            return None
+        os.set_blocking(descriptor, True)
+        return _read_header_block(handle), datetime.fromtimestamp(info.st_mtime, UTC)
 
 
 def _read_header_block(handle: Iterable[bytes]) -> bytes:
