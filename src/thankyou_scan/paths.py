@@ -18,7 +18,6 @@ from pathlib import Path
 __all__ = [
     "NotPrivateError",
     "cache_dir",
-    "check_private_file",
     "config_dir",
     "create_temporary",
     "open_private_file",
@@ -96,7 +95,7 @@ def open_private_folder(path: Path, *, create: bool) -> int:
     return descriptor
 
 
-def check_private_file(descriptor: int, path: Path) -> None:
+def _check_private_file(descriptor: int, path: Path) -> None:
     """Raise NotPrivateError unless the open file is a regular file of the user's that nobody else can write."""
     info = os.fstat(descriptor)
     if not stat.S_ISREG(info.st_mode):
@@ -119,7 +118,7 @@ def open_private_file(folder: int, name: str, path: Path) -> int:
             raise NotPrivateError(errno.ELOOP, f"{str(path)!r} is a symbolic link") from None
         raise
     try:
-        check_private_file(descriptor, path)
+        _check_private_file(descriptor, path)
         os.set_blocking(descriptor, True)
     except BaseException:
         os.close(descriptor)
