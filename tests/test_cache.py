@@ -2,20 +2,36 @@
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import logging
+import os
+import resource
+import signal
+import socket
 import stat
-from datetime import datetime, timezone
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
-from faultproxy import FaultProxy
+from faultproxy import CutOn, FaultProxy
 from greenmail import Account, Mail, Server, demo_mail, seed
 from helpers import raw_message
 from thankyou_scan import ImapSource, load_calendar, parse_calendar, scan
 from thankyou_scan.report import Report
-from thankyou_scan.sources.cache import CachedMessage, CacheKey, HeaderCache, SearchRecord
+from thankyou_scan.sources.cache import (
+    MAX_HEADER,
+    CachedMessage,
+    CacheFile,
+    CacheKey,
+    HeaderCache,
+    SearchRecord,
+)
 
 UTC = timezone.utc
 KEY = CacheKey("imap.example.com", 993, "Me@Example.com", "Sent")
@@ -46,8 +62,9 @@ def test_round_trip_and_private_modes(tmp_path: Path) -> None:
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
     loaded = cache.load(KEY, 42)
     assert loaded is not None
-    assert loaded.uids == {1, 7, 9}
-    assert list(loaded.messages()) == RECORDS
+    with loaded:
+        assert loaded.uids == {1, 7, 9}
+        assert list(loaded.messages()) == RECORDS
     assert not list(path.parent.glob(".*.tmp"))
 
 
@@ -64,7 +81,8 @@ def test_a_large_cache_round_trips(tmp_path: Path) -> None:
     writer.commit()
     loaded = cache.load(KEY, 1)
     assert loaded is not None
-    assert list(loaded.messages()) == records
+    with loaded:
+        assert list(loaded.messages()) == records
 
 
 def corrupt_middle(path: Path) -> None:
@@ -114,7 +132,9 @@ def test_another_mailbox_or_uidvalidity_is_not_used(tmp_path: Path, caplog: pyte
         assert cache.load(other, 42) is None
     assert "another mailbox" in caplog.text
     assert cache.load(KEY, 43) is None  # the folder was rebuilt
-    assert cache.load(KEY, 42) is not None
+    loaded = cache.load(KEY, 42)
+    assert loaded is not None
+    loaded.close()
 
 
 def test_unwritable_cache_folder_is_a_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
@@ -330,9 +350,444 @@ def test_a_search_record_round_trips(tmp_path: Path) -> None:
     writer.commit()
     loaded = cache.load(KEY, 42)
     assert loaded is not None
+    loaded.close()
     assert loaded.search == record
     assert record.unchanged_since(loaded.search)
     assert not SearchRecord("2026-11-04", 11, 3).unchanged_since(record)  # a message was added
     assert not SearchRecord("2026-11-04", 10, 2).unchanged_since(record)  # one was expunged
     assert not SearchRecord("2026-11-01", 10, 3).unchanged_since(record)  # another window
     assert not SearchRecord("2026-11-04", None, 3).unchanged_since(record)  # the server did not say
+
+
+# -- the cache must never change a report (issue 10 items 7-13, issue 9 item 10) --------------
+
+
+def cold_report(server: Server, account: Account) -> Report:
+    return run(server, account, None)[0]
+
+
+class RacingCache(HeaderCache):
+    """A cache folder where another scan finishes between this scan's load() and its replay."""
+
+    def __init__(self, directory: Path, race: Callable[[], None]) -> None:
+        super().__init__(directory)
+        self.race: Callable[[], None] | None = race
+
+    def load(self, key: CacheKey, uidvalidity: int) -> CacheFile | None:
+        loaded = super().load(key, uidvalidity)
+        if self.race is not None:
+            race, self.race = self.race, None
+            race()
+        return loaded
+
+
+@pytest.mark.imap
+@pytest.mark.parametrize(
+    "other", ["rewrites it longer", "deletes it", "leaves garbage", "truncates it in place"]
+)
+def test_another_scan_replacing_the_file_mid_scan_changes_nothing(
+    server: Server, account: Account, tmp_path: Path, other: str
+) -> None:
+    seed(server, account, {"Sent": demo_mail()})
+    folder = tmp_path / "cache"
+    before, _ = run(server, account, HeaderCache(folder))
+    (path,) = folder.iterdir()
+
+    def another_scan() -> None:
+        if other == "rewrites it longer":  # a new note, and a scan that caches it
+            seed(server, account, {"Sent": [late_note(1)]}, create=False)
+            run(server, account, HeaderCache(folder))
+        elif other == "deletes it":
+            path.unlink()
+        elif other == "truncates it in place":  # no scan does this; a broken disk or another program might
+            os.truncate(path, path.stat().st_size // 2)
+        else:
+            replacement = path.with_name("new")
+            replacement.write_bytes(b"garbage" * 1000)
+            replacement.replace(path)
+
+    report, source = run(server, account, RacingCache(folder, another_scan))
+    assert report == before  # what the folder held when this scan looked
+    if other == "truncates it in place":
+        assert source.messages_fetched > 0  # what could not be read again was fetched
+    else:
+        assert source.messages_fetched == 0
+    if other == "rewrites it longer":
+        after, source = run(server, account, HeaderCache(folder))
+        assert after == cold_report(server, account) != before
+        assert source.messages_fetched == 0  # the other scan's file is whole and in use
+
+
+def write_with_search(cache: HeaderCache) -> Path:
+    writer = cache.writer(KEY, 42, SearchRecord("2026-11-01", 10, 3, frozenset({1, 7, 9})))
+    assert writer is not None
+    for record in RECORDS:
+        writer.add(record)
+    writer.commit()
+    return cache.path(KEY)
+
+
+def test_every_one_bit_flip_anywhere_is_detected(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    cache = HeaderCache(tmp_path)
+    path = write_with_search(cache)
+    original = path.read_bytes()
+    undetected = []
+    for bit in range(len(original) * 8):
+        damaged = bytearray(original)
+        damaged[bit // 8] ^= 1 << (bit % 8)
+        path.write_bytes(bytes(damaged))
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="thankyou_scan"):
+            loaded = cache.load(KEY, 42)
+        if loaded is not None or "discarding the cache" not in caplog.text:
+            undetected.append(bit)
+        if loaded is not None:
+            loaded.close()
+    assert not undetected, (
+        f"{len(undetected)} of {len(original) * 8} flips went unnoticed, e.g. bit {undetected[0]}"
+    )
+
+
+@pytest.mark.imap
+def test_a_flipped_bit_in_the_last_search_costs_a_fetch_not_a_wrong_report(
+    server: Server, account: Account, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    seed(server, account, {"Sent": demo_mail()})
+    cache = HeaderCache(tmp_path / "cache")
+    cold, _ = run(server, account, cache)
+    (path,) = (tmp_path / "cache").iterdir()
+    data = bytearray(path.read_bytes())
+    found = data.rindex(b'"found": [[') + len(b'"found": [[')
+    last = data.index(b"]", found) - 1  # the last digit of the run's end: 8 -> 0, one bit
+    assert data[last : last + 1] == b"8"
+    data[last] ^= 0x08
+    path.write_bytes(bytes(data))
+    with caplog.at_level(logging.WARNING, logger="thankyou_scan"):
+        report, source = run(server, account, cache)
+    assert "discarding the cache" in caplog.text
+    assert report == cold
+    assert source.messages_fetched == 8
+    again, _ = run(server, account, cache)  # and the next scan is right too
+    assert again == cold
+
+
+def chown_to_nobody(path: Path) -> None:
+    os.chown(path, 65534, 65534, follow_symlinks=False)
+
+
+requires_root = pytest.mark.skipif(os.geteuid() != 0, reason="giving a file to another user needs root")
+
+
+@requires_root
+@pytest.mark.parametrize(
+    ("damage", "reason"),
+    [
+        (chown_to_nobody, "belongs to another user"),
+        (lambda p: p.chmod(0o666), "could be written by other users"),
+        (lambda p: p.chmod(0o620), "could be written by other users"),
+        (lambda p: chown_to_nobody(p.parent), "belongs to another user"),
+        (lambda p: p.parent.chmod(0o1777), "shared with other users"),
+    ],
+)
+def test_cache_files_and_folders_others_could_write_are_not_trusted(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, damage: Callable[[Path], None], reason: str
+) -> None:
+    cache = HeaderCache(tmp_path / "cache")
+    path = write(cache)
+    damage(path)
+    with caplog.at_level(logging.WARNING, logger="thankyou_scan"):
+        assert cache.load(KEY, 42) is None
+    assert reason in caplog.text
+    if path.parent.stat().st_uid != os.geteuid() or path.parent.stat().st_mode & 0o1000:
+        caplog.clear()
+        path.unlink()
+        with caplog.at_level(logging.WARNING, logger="thankyou_scan"):
+            assert cache.writer(KEY, 42) is None  # nothing is written into it either
+        assert "cannot write the cache" in caplog.text and reason in caplog.text
+        assert not list(path.parent.iterdir())
+
+
+def test_a_cache_folder_others_could_write_is_made_private(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    cache = HeaderCache(tmp_path / "cache")
+    path = write(cache)
+    path.parent.chmod(0o777)
+    with caplog.at_level(logging.WARNING, logger="thankyou_scan"):
+        loaded = cache.load(KEY, 42)
+    assert loaded is not None
+    loaded.close()
+    assert "made it private" in caplog.text
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+
+
+def test_a_new_cache_folder_is_0700_whatever_the_umask(tmp_path: Path) -> None:
+    previous = os.umask(0o277)
+    try:
+        path = write(HeaderCache(tmp_path / "new" / "cache"))
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+@requires_root
+@pytest.mark.imap
+def test_a_planted_cache_file_is_ignored_and_replaced(
+    server: Server, account: Account, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    seed(server, account, {"Sent": demo_mail()})
+    folder = tmp_path / "cache"
+    cold, _ = run(server, account, HeaderCache(folder))
+    (path,) = folder.iterdir()
+    # Another user's file, in place of ours: here, a valid cache of an empty folder.
+    with server.client(account) as client:
+        uidvalidity = client.select_folder("Sent", readonly=True)[b"UIDVALIDITY"]
+    key = CacheKey("127.0.0.1", server.imap_port, account.user, "Sent")
+    writer = HeaderCache(folder).writer(key, uidvalidity, SearchRecord("2026-10-11", 9999, 0, frozenset()))
+    assert writer is not None
+    writer.commit()
+    chown_to_nobody(path)
+    with caplog.at_level(logging.WARNING, logger="thankyou_scan"):
+        report, source = run(server, account, HeaderCache(folder))
+    assert "belongs to another user" in caplog.text
+    assert report == cold and source.messages_fetched == 8
+    assert path.stat().st_uid == os.geteuid()  # replaced by a file of our own
+
+
+def test_temporary_cache_files_never_follow_a_planted_link(tmp_path: Path) -> None:
+    cache = HeaderCache(tmp_path / "cache")
+    cache.directory.mkdir(mode=0o700)
+    victim = tmp_path / "victim"
+    victim.write_bytes(b"precious")
+    # The names temporary files had: .NAME.PID.tmp
+    (cache.directory / f".{KEY.filename()}.{os.getpid()}.tmp").symlink_to(victim)
+    write(cache)
+    assert victim.read_bytes() == b"precious"
+    loaded = cache.load(KEY, 42)
+    assert loaded is not None
+    with loaded:
+        assert list(loaded.messages()) == RECORDS
+
+
+def test_a_symlink_at_the_cache_path_is_not_followed(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    cache = HeaderCache(tmp_path / "cache")
+    path = write(cache)
+    elsewhere = tmp_path / "elsewhere"
+    path.rename(elsewhere)
+    path.symlink_to(elsewhere)
+    with caplog.at_level(logging.WARNING, logger="thankyou_scan"):
+        assert cache.load(KEY, 42) is None
+    assert "symbolic link" in caplog.text
+
+
+@pytest.fixture
+def alarm() -> Iterator[None]:
+    """Fail a test that blocks for 20 s instead of hanging the suite."""
+
+    def timeout(signum: int, frame: object) -> None:
+        raise TimeoutError("blocked for 20 s")
+
+    previous = signal.signal(signal.SIGALRM, timeout)
+    signal.alarm(20)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.mark.imap
+def test_a_fifo_at_the_cache_path_does_not_hang_the_scan(
+    server: Server, account: Account, tmp_path: Path, caplog: pytest.LogCaptureFixture, alarm: None
+) -> None:
+    seed(server, account, {"Sent": demo_mail()})
+    folder = tmp_path / "cache"
+    cold, _ = run(server, account, HeaderCache(folder))
+    (path,) = folder.iterdir()
+    path.unlink()
+    os.mkfifo(path, 0o600)
+    with caplog.at_level(logging.WARNING, logger="thankyou_scan"):
+        report, source = run(server, account, HeaderCache(folder))
+    assert "not a regular file" in caplog.text
+    assert report == cold and source.messages_fetched == 8
+    assert path.is_file()  # replaced by a cache
+
+
+def cli_scan(
+    server: Server, account: Account, cache: Path, *, file_size_limit: int | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``thankyou-scan scan`` of the demo calendar in a child process, optionally under RLIMIT_FSIZE."""
+
+    def limit() -> None:
+        if file_size_limit is not None:
+            resource.setrlimit(resource.RLIMIT_FSIZE, (file_size_limit, file_size_limit))
+
+    argv = [
+        sys.executable, "-m", "thankyou_scan", "scan", "--calendar", str(CALENDAR),
+        "--now", NOW.isoformat(), "--format", "json", "--imap-host", "127.0.0.1",
+        "--imap-port", str(server.imap_port), "--security", "plain", "--user", account.user,
+        "--password-env", "TEST_IMAP_PASSWORD", "--cache", str(cache),
+    ]  # fmt: skip
+    return subprocess.run(
+        argv,
+        env={**os.environ, "TEST_IMAP_PASSWORD": account.password},
+        preexec_fn=limit,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.imap
+def test_a_cache_that_cannot_be_written_is_a_warning_and_the_report_still_comes(
+    server: Server, account: Account, tmp_path: Path
+) -> None:
+    mails = [
+        Mail(raw_message(to=f"person{n}@company{n % 40}.example", date="Tue, 3 Nov 2026 10:00:00 +0000",
+                         message_id=f"<bulk{n}@x>", subject=os.urandom(150).hex()),
+             datetime(2026, 11, 3, 10, tzinfo=UTC))
+        for n in range(600)
+    ] + demo_mail()  # fmt: skip
+    seed(server, account, {"Sent": mails})
+    expected = cli_scan(server, account, tmp_path / "unlimited")
+    assert expected.returncode == 1, expected.stderr
+    folder = tmp_path / "cache"
+    full = cli_scan(server, account, folder, file_size_limit=16_384)  # the cache outgrows it
+    assert full.returncode == 1, full.stderr
+    assert full.stdout == expected.stdout
+    assert "cannot write the cache" in full.stderr and "internal error" not in full.stderr
+    assert not list(folder.iterdir())  # no temporary file left behind
+    again = cli_scan(server, account, folder)
+    assert again.returncode == 1 and again.stdout == expected.stdout
+
+
+def append(server: Server, account: Account, raw: bytes, when: datetime) -> None:
+    with server.client(account) as client:
+        client.append("Sent", raw.replace(b"\n", b"\r\n"), flags=(b"\\Seen",), msg_time=when)
+
+
+@pytest.mark.imap
+def test_what_the_cache_cannot_hold_is_skipped_and_counted_on_every_scan(
+    greenmail: Server, gm_account: Account, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # GreenMail only: Dovecot serves no more than about 14 MB of header fields.
+    server, account = greenmail, gm_account
+    seed(server, account, {"Sent": demo_mail()})
+    huge = raw_message(to="samir@initech.example", date="Mon, 9 Nov 2026 10:00:00 +0000", message_id="<huge@x>",
+                       extra="References: " + "<a@b>\n " * (MAX_HEADER // 7 + 1))  # fmt: skip
+    append(server, account, huge, datetime(2026, 11, 9, 10, tzinfo=UTC))
+    cache = HeaderCache(tmp_path / "cache")
+    with caplog.at_level(logging.WARNING, logger="thankyou_scan"):
+        cold, source = run(server, account, cache)
+    assert source.messages_skipped == 1 and "over 16 MB" in caplog.text
+    for _ in range(2):
+        report, source = run(server, account, cache)
+        assert report == cold and source.messages_skipped == 1 and source.messages_fetched == 0
+
+
+END_OF_TIME = datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone(timedelta(hours=-12)))
+
+
+class RewritingProxy(FaultProxy):
+    """A hostile server: the real one's answers with every ``old`` replaced by ``new`` (as long)."""
+
+    def __init__(self, target_port: int, old: bytes, new: bytes) -> None:
+        assert len(old) == len(new)
+        super().__init__(target_port, [None])
+        self.old, self.new = old, new
+
+    def _pump(self, source: socket.socket, sink: socket.socket, rule: CutOn | None, watch: bool) -> None:
+        if watch:
+            super()._pump(source, sink, rule, watch)
+            return
+        try:
+            while chunk := source.recv(65536):
+                sink.sendall(chunk.replace(self.old, self.new))
+        except OSError:
+            pass
+        finally:
+            for sock in (source, sink):
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+                sock.close()
+
+
+@pytest.mark.imap
+def test_dates_at_the_end_of_time_do_not_break_later_scans(
+    server: Server, account: Account, tmp_path: Path
+) -> None:
+    seed(server, account, {"Sent": demo_mail()})
+    no_date = raw_message(to="samir@initech.example", date=None, message_id="<nodate@x>")
+    far = raw_message(
+        to="samir@initech.example", date="Fri, 31 Dec 9999 23:59:59 -1200", message_id="<far@x>"
+    )
+    for raw in (no_date, far):
+        append(server, account, raw, datetime(2026, 11, 9, 7, 7, 7, tzinfo=UTC))
+    cache = HeaderCache(tmp_path / "cache")
+    # Real servers refuse to store such an INTERNALDATE: a hostile one sends it anyway.
+    with RewritingProxy(
+        server.imap_port, b'"09-Nov-2026 07:07:07 +0000"', b'"31-Dec-9999 23:59:59 -1200"'
+    ) as proxy:
+        cold, source = run(server, account, cache, port=proxy.port)
+        skipped = source.messages_skipped
+        assert skipped >= 1  # at least the message without a Date: it has no usable time
+        for _ in range(2):
+            report, source = run(server, account, cache, port=proxy.port)
+            assert report == cold and source.messages_fetched == 0 and source.messages_skipped == skipped
+
+
+def test_a_record_the_cache_cannot_read_back_is_never_written(tmp_path: Path) -> None:
+    writer = HeaderCache(tmp_path).writer(KEY, 1)
+    assert writer is not None
+    with pytest.raises(ValueError, match="cannot be stored"):
+        writer.add(CachedMessage(1, b"To: a@x.example\r\n", END_OF_TIME))
+    with pytest.raises(ValueError, match="over the cache's limits"):
+        writer.add(CachedMessage(2, b"x" * (MAX_HEADER + 1), None))
+    writer.abort()
+    assert not list(tmp_path.iterdir())
+
+
+def forge_trailer(path: Path, **changes: object) -> None:
+    """Rewrite the trailer and recompute the digest, as a program running as the user could."""
+    data = path.read_bytes()
+    length = int.from_bytes(data[-4:], "big")
+    end = len(data) - 4 - length
+    trailer = json.loads(data[end:-4])
+    trailer.update(changes)
+    encoded = json.dumps(trailer).encode()
+    tail = encoded + len(encoded).to_bytes(4, "big")
+    body = data[: end - 32]
+    path.write_bytes(body + hashlib.sha256(body + tail).digest() + tail)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"uids": [[1, 2**32 - 1]], "count": 2**32 - 1},  # four billion UIDs from 30 bytes
+        {"uids": [[1, 2**40]], "count": 2**40},
+        {"uids": [[5, 1]], "count": -3},
+        {"uids": "1:3", "count": 3},
+    ],
+)
+def test_a_forged_uid_list_is_discarded_not_expanded(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, changes: dict[str, object]
+) -> None:
+    cache = HeaderCache(tmp_path)
+    path = write(cache)
+    forge_trailer(path, **changes)
+    with caplog.at_level(logging.WARNING, logger="thankyou_scan"):
+        assert cache.load(KEY, 42) is None
+    assert "discarding the cache" in caplog.text
+
+
+def test_a_consistent_forged_trailer_is_read(tmp_path: Path) -> None:
+    """The forger above is right: an unchanged trailer, re-digested, loads."""
+    cache = HeaderCache(tmp_path)
+    path = write(cache)
+    forge_trailer(path)
+    loaded = cache.load(KEY, 42)
+    assert loaded is not None
+    with loaded:
+        assert list(loaded.messages()) == RECORDS

@@ -116,6 +116,46 @@ def test_output_file_and_csv(
     assert not list(tmp_path.glob(".*.tmp"))
 
 
+def test_output_never_writes_through_a_planted_link(
+    files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    calendar, mbox = files
+    victim = tmp_path / "victim"
+    victim.write_text("precious")
+    (tmp_path / ".report.txt.tmp").symlink_to(victim)  # the temporary name --output used to take
+    target = tmp_path / "report.txt"
+    code, _, _ = run(
+        capsys, "scan", "--calendar", str(calendar), "--mbox", str(mbox), "--now", "2026-11-10T00:00:00Z",
+        "--format", "json", "--output", str(target),
+    )  # fmt: skip
+    assert code == 1
+    assert victim.read_text() == "precious"
+    assert json.loads(target.read_text())["followups"]
+    assert not target.is_symlink()
+
+
+def test_output_that_cannot_be_written_leaves_no_temporary_file(
+    files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    calendar, mbox = files
+    (tmp_path / "a-file").write_text("not a folder")
+    target = tmp_path / "a-file" / "report.txt"
+    code, out, err = run(
+        capsys, "scan", "--calendar", str(calendar), "--mbox", str(mbox), "--now", "2026-11-10T00:00:00Z",
+        "--output", str(target),
+    )  # fmt: skip
+    assert code == 2 and out == ""
+    assert f"cannot write the report to {target}" in err
+    assert not list(tmp_path.glob(".*"))
+    folder = tmp_path / "a-folder"
+    folder.mkdir()
+    code, out, err = run(
+        capsys, "scan", "--calendar", str(calendar), "--mbox", str(mbox), "--output", str(folder)
+    )
+    assert code == 2 and "is a folder" in err
+    assert not list(folder.iterdir())
+
+
 def test_maildir(files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     calendar, _ = files
     for sub in ("cur", "new", "tmp"):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -133,6 +135,38 @@ def test_maildir_errors(tmp_path: Path) -> None:
     make_maildir(tmp_path / "root" / ".Sent")
     with pytest.raises(MailboxError, match=r"try .*\.Sent"):
         list(MaildirSource(tmp_path / "root").sent_messages())
+
+
+@pytest.fixture
+def alarm() -> Iterator[None]:
+    """Fail a test that blocks for 20 s instead of hanging the suite."""
+
+    def timeout(signum: int, frame: object) -> None:
+        raise TimeoutError("blocked for 20 s")
+
+    previous = signal.signal(signal.SIGALRM, timeout)
+    signal.alarm(20)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)
+
+
+def test_a_fifo_named_like_a_message_does_not_hang_a_maildir_scan(
+    tmp_path: Path, alarm: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    box = make_maildir(tmp_path / "Sent")
+    os.mkfifo(box / "cur" / "1.M1.host:2,S")
+    (box / "cur" / "2.M2.host:2,S").write_bytes(raw_message(to="a@x.example"))
+    with caplog.at_level(logging.WARNING, logger="thankyou_scan"):
+        messages = list(MaildirSource(box).sent_messages())
+    assert [m.recipients for m in messages] == [("a@x.example",)]
+    assert "not a regular file" in caplog.text
+
+
+def test_a_fifo_given_as_the_mbox_is_an_error_not_a_hang(tmp_path: Path, alarm: None) -> None:
+    os.mkfifo(tmp_path / "Sent.mbox")
+    with pytest.raises(MailboxError, match="not a regular file"):
+        list(MboxSource(tmp_path / "Sent.mbox").sent_messages())
 
 
 def test_static_source_yields_what_it_holds() -> None:

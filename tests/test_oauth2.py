@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -138,3 +139,52 @@ def test_secrets_stay_out_of_reprs(client: ClientSecret, tmp_path: Path) -> None
     assert "refresh-1" not in repr(GmailOAuth2(client, store)) and "access-secret" not in repr(
         GmailOAuth2(client, store)
     )
+
+
+RECORD = {"access_token": "access-1", "expires_at": 4599.0, "refresh_token": "refresh-1"}
+
+
+def test_the_token_file_never_follows_a_planted_link(tmp_path: Path) -> None:
+    store = FileTokenStore(tmp_path / "tokens" / "gmail.json")
+    store.path.parent.mkdir(mode=0o700)
+    victim = tmp_path / "victim"
+    victim.write_text("precious")
+    # The temporary name the store used to take: .NAME.PID.tmp
+    store.path.with_name(f".gmail.json.{os.getpid()}.tmp").symlink_to(victim)
+    store.save(RECORD)
+    assert victim.read_text() == "precious"
+    assert store.load() == RECORD
+    planted = [path.name for path in store.path.parent.glob(".*.tmp")]
+    assert planted == [f".gmail.json.{os.getpid()}.tmp"]  # nothing left but the planted link
+
+
+def test_a_token_folder_others_could_write_is_made_private(tmp_path: Path) -> None:
+    folder = tmp_path / "tokens"
+    folder.mkdir()
+    folder.chmod(0o777)
+    store = FileTokenStore(folder / "gmail.json")
+    store.save(RECORD)
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    assert stat.S_IMODE(store.path.stat().st_mode) == 0o600
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving a file to another user needs root")
+@pytest.mark.parametrize("owned_by_another", ["folder", "file"])
+def test_token_files_and_folders_of_another_user_are_refused(tmp_path: Path, owned_by_another: str) -> None:
+    store = FileTokenStore(tmp_path / "tokens" / "gmail.json")
+    store.save(RECORD)
+    victim = store.path.parent if owned_by_another == "folder" else store.path
+    os.chown(victim, 65534, 65534)
+    with pytest.raises(OAuth2Error, match="belongs to another user"):
+        store.load()
+    if owned_by_another == "folder":
+        with pytest.raises(OAuth2Error, match="belongs to another user"):
+            store.save(RECORD)
+
+
+def test_a_token_file_others_could_write_is_refused(tmp_path: Path) -> None:
+    store = FileTokenStore(tmp_path / "gmail.json")
+    store.save(RECORD)
+    store.path.chmod(0o666)
+    with pytest.raises(OAuth2Error, match="could be written by other users"):
+        store.load()

@@ -8,6 +8,7 @@ become one line on stderr; a traceback reaching a user is a bug.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import ipaddress
 import logging
@@ -16,6 +17,7 @@ import os
 import shlex
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from datetime import datetime, timezone
@@ -268,17 +270,26 @@ def _library_logs(verbose: bool) -> Iterator[None]:
 
 
 def _emit(text: str, output: str | None) -> None:
+    """Write the report to stdout, or to ``output`` through a new temporary file (0600) renamed into place."""
     if output is None:
         sys.stdout.write(text)
         sys.stdout.flush()
         return
     target = Path(output)
-    temporary = target.with_name(f".{target.name}.tmp")
+    temporary = None
     try:
-        temporary.write_text(text, encoding="utf-8")
+        # mkstemp: O_EXCL|O_NOFOLLOW and a random name, so a planted link is never written through.
+        descriptor, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(text)
         os.replace(temporary, target)
-    except OSError as exc:
-        raise UsageError(f"cannot write the report to {output}: {exc.strerror or exc}") from exc
+    except BaseException as exc:
+        if temporary is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+        if isinstance(exc, OSError):
+            raise UsageError(f"cannot write the report to {output}: {exc.strerror or exc}") from exc
+        raise
 
 
 def _warn_calendar(calendar: Calendar) -> None:

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from .errors import ThankyouScanError
-from .paths import config_dir
+from .paths import NotPrivateError, config_dir, create_temporary, open_private_file, open_private_folder
 from .sources.imap import is_loopback
 
 __all__ = [
@@ -108,7 +108,10 @@ class TokenStore(Protocol):
 
 
 class FileTokenStore:
-    """A JSON file readable by its owner only (mode 0600, in a 0700 folder), written atomically."""
+    """A JSON file readable by its owner only (mode 0600, in a 0700 folder), written atomically.
+
+    A file or folder another user could have written is refused (OAuth2Error).
+    """
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
@@ -124,26 +127,41 @@ class FileTokenStore:
 
     def load(self) -> dict[str, Any] | None:
         try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
+            folder = open_private_folder(self.path.parent, create=False)
+            try:
+                descriptor = open_private_file(folder, self.path.name, self.path)
+            finally:
+                os.close(folder)
+            with os.fdopen(descriptor, "rb") as handle:
+                data = json.loads(handle.read())
         except FileNotFoundError:
             return None
+        except NotPrivateError as exc:
+            raise OAuth2Error(f"not using the token file: {exc.strerror} — {CONSENT_HINT}") from None
         except (OSError, ValueError) as exc:
             raise OAuth2Error(f"cannot read the token file {self.path} ({exc}) — {CONSENT_HINT}") from None
         return data if isinstance(data, dict) else None
 
     def save(self, record: dict[str, Any]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        """Write a new file in the (checked) folder and rename it into place."""
         try:
-            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-                json.dump(record, handle)
-            os.chmod(temporary, 0o600)  # in case the file existed with a wider mode
-            os.replace(temporary, self.path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                temporary.unlink()
-            raise
+            folder = open_private_folder(self.path.parent, create=True)
+        except OSError as exc:
+            raise OAuth2Error(f"cannot save the token file {self.path}: {exc.strerror or exc}") from None
+        try:
+            descriptor, temporary = create_temporary(folder, self.path.name)
+            try:
+                with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+                    json.dump(record, handle)
+                os.replace(temporary, self.path.name, src_dir_fd=folder, dst_dir_fd=folder)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(temporary, dir_fd=folder)
+                raise
+        except OSError as exc:
+            raise OAuth2Error(f"cannot save the token file {self.path}: {exc.strerror or exc}") from None
+        finally:
+            os.close(folder)
 
 
 class KeyringTokenStore:

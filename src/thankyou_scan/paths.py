@@ -1,12 +1,30 @@
-"""Where thankyou-scan keeps files of its own: the platform's user config and cache folders."""
+"""Where thankyou-scan keeps files of its own: the platform's user config and cache folders.
+
+And how they are opened: folders only the user can write, regular files of the user's,
+temporary files that follow no planted link (docs/security.md).
+"""
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import logging
 import os
+import secrets
+import stat
 import sys
 from pathlib import Path
 
-__all__ = ["cache_dir", "config_dir"]
+__all__ = [
+    "NotPrivateError",
+    "cache_dir",
+    "config_dir",
+    "create_temporary",
+    "open_private_file",
+    "open_private_folder",
+]
+
+log = logging.getLogger("thankyou_scan")
 
 APP = "thankyou-scan"
 
@@ -28,3 +46,99 @@ def config_dir() -> Path:
 def cache_dir() -> Path:
     """``$XDG_CACHE_HOME/thankyou-scan`` (~/.cache), ~/Library/Caches, or %LOCALAPPDATA%."""
     return _base("LOCALAPPDATA", "Caches", "XDG_CACHE_HOME", ".cache") / APP
+
+
+class NotPrivateError(OSError):
+    """A file or folder of ours that another user could have written: it is not used."""
+
+
+def open_private_folder(path: Path, *, create: bool) -> int:
+    """A descriptor of the folder ``path``, which only the user can write to.
+
+    A missing folder is created with mode 0700 when ``create`` (else FileNotFoundError).
+    One of the user's own that others may write to is made private (0700) with a
+    warning; one owned by another user, or a shared sticky one such as /tmp, raises
+    NotPrivateError. Files are then opened relative to the descriptor, so the folder
+    checked is the folder used.
+    """
+    created = False
+    if create:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(path, 0o700)
+            created = True
+    descriptor = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        info = os.fstat(descriptor)
+        mode = stat.S_IMODE(info.st_mode)
+        if info.st_uid != os.geteuid():
+            raise NotPrivateError(
+                errno.EPERM, f"the folder {str(path)!r} belongs to another user (uid {info.st_uid})"
+            )
+        if mode & 0o022 and mode & stat.S_ISVTX:
+            raise NotPrivateError(
+                errno.EPERM,
+                f"the folder {str(path)!r} is shared with other users (mode {mode:04o}) — use one of your own",
+            )
+        if mode & 0o022:
+            log.warning(
+                "the folder %s could be written by other users (mode %04o): made it private (0700)",
+                path,
+                mode,
+            )
+            os.fchmod(descriptor, 0o700)
+        elif created and mode != 0o700:
+            os.fchmod(descriptor, 0o700)  # the umask may have taken more than group and others
+    except BaseException:
+        os.close(descriptor)
+        raise
+    return descriptor
+
+
+def _check_private_file(descriptor: int, path: Path) -> None:
+    """Raise NotPrivateError unless the open file is a regular file of the user's that nobody else can write."""
+    info = os.fstat(descriptor)
+    if not stat.S_ISREG(info.st_mode):
+        raise NotPrivateError(errno.EINVAL, f"{str(path)!r} is not a regular file")
+    if info.st_uid != os.geteuid():
+        raise NotPrivateError(errno.EPERM, f"{str(path)!r} belongs to another user (uid {info.st_uid})")
+    if info.st_mode & 0o022:
+        raise NotPrivateError(
+            errno.EPERM,
+            f"{str(path)!r} could be written by other users (mode {stat.S_IMODE(info.st_mode):04o})",
+        )
+
+
+def open_private_file(folder: int, name: str, path: Path) -> int:
+    """Open ``name`` in the folder for reading: never a symlink, never blocking (a FIFO), checked as above."""
+    try:
+        descriptor = os.open(name, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=folder)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise NotPrivateError(errno.ELOOP, f"{str(path)!r} is a symbolic link") from None
+        raise
+    try:
+        _check_private_file(descriptor, path)
+        os.set_blocking(descriptor, True)
+    except BaseException:
+        os.close(descriptor)
+        raise
+    return descriptor
+
+
+def create_temporary(folder: int, name: str) -> tuple[int, str]:
+    """A new file ``.NAME.RANDOM.tmp`` in the folder, mode 0600: O_EXCL|O_NOFOLLOW, so nothing planted is followed."""
+    while True:
+        temporary = f".{name}.{secrets.token_hex(8)}.tmp"
+        try:
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+            descriptor = os.open(temporary, flags, 0o600, dir_fd=folder)
+        except FileExistsError:
+            continue
+        try:
+            os.fchmod(descriptor, 0o600)
+        except BaseException:
+            os.close(descriptor)
+            os.unlink(temporary, dir_fd=folder)
+            raise
+        return descriptor, temporary

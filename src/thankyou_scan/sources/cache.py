@@ -2,11 +2,14 @@
 
 One file per (host, port, user, folder), holding the folder's UIDVALIDITY and, per
 UID, the raw header fields and INTERNALDATE as fetched. A rescan fetches only the
-UIDs the cache lacks. The file is written under a temporary name with mode 0600,
-record by record as the scan goes (so memory stays flat), and renamed into place
-only when the scan has finished. A file that is corrupt, truncated, of another
-version, for another mailbox or UIDVALIDITY, or unreadable is discarded with a
-warning, and the scan fetches everything again. Nothing is unpickled: plain bytes.
+UIDs the cache lacks. The file is written under a new temporary name (O_EXCL, mode
+0600), record by record as the scan goes (so memory stays flat), and renamed into
+place only when the scan has finished: a file in place never changes, so a reader
+keeps one open descriptor from the checks to the last record and sees one snapshot
+whatever other scans write meanwhile. A file that is corrupt, truncated, of another
+version, for another mailbox or UIDVALIDITY, unreadable, not a regular file, or
+writable by another user is discarded with a warning, and the scan fetches
+everything again. Nothing is unpickled: plain bytes.
 
 Besides the raw header block, each record keeps what was learnt from it: the cheap
 HeaderFacts, and the parsed SentMessage once mail-parser has read it (or the reason
@@ -14,9 +17,10 @@ it could not), so a rescan parses nothing it parsed before.
 
 Layout: ``MAGIC``; the records, zlib-compressed, each ``>IqIII`` (UID, INTERNALDATE
 as Unix seconds or ``NO_DATE``, lengths of the header, the facts and the parsed
-message) then those bytes; a JSON trailer (version, key, UIDVALIDITY, record count,
-CRC-32 of the uncompressed records, the UIDs as runs, and the last SEARCH as a
-SearchRecord); the trailer's length as 4 big-endian bytes.
+message) then those bytes; the SHA-256 of everything else in the file; a JSON trailer
+(version, key, UIDVALIDITY, record count, the UIDs as runs, and the last SEARCH as a
+SearchRecord); the trailer's length as 4 big-endian bytes. The digest covers the
+trailer too: every byte a report depends on is checked before any is used.
 """
 
 from __future__ import annotations
@@ -34,7 +38,19 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import BinaryIO
 
-__all__ = ["SKIPPED", "CacheFile", "CacheKey", "CacheWriter", "CachedMessage", "HeaderCache", "SearchRecord"]
+from ..paths import create_temporary, open_private_file, open_private_folder
+
+__all__ = [
+    "SKIPPED",
+    "CacheError",
+    "CacheFile",
+    "CacheKey",
+    "CacheWriter",
+    "CachedMessage",
+    "HeaderCache",
+    "SearchRecord",
+    "storable_date",
+]
 
 log = logging.getLogger("thankyou_scan")
 
@@ -46,6 +62,11 @@ _RECORD = struct.Struct(">IqIII")
 _LENGTH = struct.Struct(">I")
 _CHUNK = 1 << 16
 MAX_HEADER = 16 * 1024 * 1024
+"""A longer header block is not cached: the scan skips and counts its message."""
+MAX_DERIVED = 8 * MAX_HEADER
+"""What is learnt from a header (escaped as JSON) is at most this long."""
+MAX_TRAILER = 1 << 26
+_DIGEST = 32
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,21 +144,36 @@ class SearchRecord:
             and isinstance(exists, int)
             and isinstance(found, list)
             and all(
-                isinstance(run, list) and len(run) == 2 and all(isinstance(n, int) for n in run)
+                isinstance(run, list)
+                and len(run) == 2
+                and all(isinstance(n, int) for n in run)
+                and 0 < run[0] <= run[1] < 2**32
                 for run in found
             )
+            and sum(last - first + 1 for first, last in found) <= exists
         ):
             return None
-        uids = _expand(found)
-        return cls(window, uidnext, exists, uids) if len(uids) <= exists else None
+        return cls(window, uidnext, exists, _expand(found))
 
 
 class CacheError(Exception):
     """The cache file cannot be used (the caller discards it)."""
 
 
+_DISCARD = (CacheError, OSError, zlib.error, ValueError, OverflowError, RecursionError, struct.error)
+
+
+def storable_date(moment: datetime) -> bool:
+    """Whether the cache (and HeaderFacts, and encode_message) can write ``moment`` and read it back."""
+    try:
+        datetime.fromtimestamp(int(moment.timestamp()), UTC)
+    except (ValueError, OverflowError, OSError):
+        return False
+    return True
+
+
 class HeaderCache:
-    """The cache files in one folder (created with mode 0700)."""
+    """The cache files in one folder (created with mode 0700; refused when another user could write it)."""
 
     def __init__(self, directory: str | Path) -> None:
         self.directory = Path(directory)
@@ -149,114 +185,194 @@ class HeaderCache:
         return self.directory / key.filename()
 
     def load(self, key: CacheKey, uidvalidity: int) -> CacheFile | None:
-        """The usable cache for ``key`` at ``uidvalidity``, or None (missing, or discarded with a warning)."""
+        """The usable cache for ``key`` at ``uidvalidity``, or None (missing, or discarded with a warning).
+
+        The CacheFile holds the file open: close it (it is a context manager).
+        """
         path = self.path(key)
         try:
-            with open(path, "rb") as handle:
-                meta, end = _read_trailer(handle)
-                if meta.get("key") != key.as_list():
-                    raise CacheError("it belongs to another mailbox")
-                if meta.get("uidvalidity") != uidvalidity:
-                    log.info(
-                        "the folder %r was rebuilt (UIDVALIDITY changed): reading it all again", key.folder
-                    )
-                    return None
-                uids = _validate(handle, end, meta)
+            folder = open_private_folder(self.directory, create=False)
         except FileNotFoundError:
             return None
-        except (CacheError, OSError, zlib.error, ValueError, OverflowError, struct.error) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
-            log.warning("discarding the cache %s (%s); fetching everything again", path, reason)
+        except OSError as exc:
+            log.warning("not using the cache in %s (%s); fetching everything", self.directory, _reason(exc))
             return None
-        return CacheFile(path, end, uids, SearchRecord.from_json(meta.get("search")))
+        try:
+            handle = os.fdopen(open_private_file(folder, path.name, path), "rb")
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            log.warning("discarding the cache %s (%s); fetching everything again", path, _reason(exc))
+            return None
+        finally:
+            os.close(folder)
+        try:
+            meta, end = _read_trailer(handle)
+            if meta.get("key") != key.as_list():
+                raise CacheError("it belongs to another mailbox")
+            if meta.get("uidvalidity") != uidvalidity:
+                log.info("the folder %r was rebuilt (UIDVALIDITY changed): reading it all again", key.folder)
+                handle.close()
+                return None
+            uids = _uids(meta, end - _DIGEST - len(MAGIC))
+        except _DISCARD as exc:
+            handle.close()
+            log.warning("discarding the cache %s (%s); fetching everything again", path, _reason(exc))
+            return None
+        return CacheFile(path, handle, end - _DIGEST, uids, SearchRecord.from_json(meta.get("search")))
 
     def writer(
         self, key: CacheKey, uidvalidity: int, search: SearchRecord | None = None
     ) -> CacheWriter | None:
-        """A writer for a new cache file, or None (with a warning) when the folder is not writable."""
+        """A writer for a new cache file, or None (with a warning) when the folder is not usable."""
         try:
-            self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-            return CacheWriter(self.path(key), key, uidvalidity, search)
+            folder = open_private_folder(self.directory, create=True)
         except OSError as exc:
             log.warning(
-                "cannot write the cache in %s (%s); the next scan fetches everything", self.directory, exc
+                "cannot write the cache in %s (%s); the next scan fetches everything",
+                self.directory,
+                _reason(exc),
             )
             return None
+        return CacheWriter(folder, self.path(key), key, uidvalidity, search)
 
 
 class CacheFile:
-    """A validated cache file: its UIDs, and its records read again on demand."""
+    """A verified cache file, held open: its UIDs, and its records read again from the same open file.
+
+    Another scan may put a new file in place meanwhile; this one keeps reading the
+    file it checked. ``messages()`` raises CacheError if the records cannot be read.
+    """
 
     def __init__(
-        self, path: Path, end: int, uids: frozenset[int], search: SearchRecord | None = None
+        self, path: Path, handle: BinaryIO, end: int, uids: frozenset[int], search: SearchRecord | None = None
     ) -> None:
         self.path = path
         self.end = end
         self.uids = uids
         self.search = search
+        self._handle = handle
 
     def messages(self) -> Iterator[CachedMessage]:
-        """Every record, in file order (the file was validated when loaded)."""
-        with open(self.path, "rb") as handle:
-            handle.seek(len(MAGIC))
-            yield from _records(handle, self.end)
+        """Every record, in file order."""
+        try:
+            self._handle.seek(len(MAGIC))
+            yield from _records(self._handle, self.end)
+        except (OSError, zlib.error, ValueError, OverflowError) as exc:
+            raise CacheError(_reason(exc)) from exc
+
+    def close(self) -> None:
+        self._handle.close()
+
+    def __enter__(self) -> CacheFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 class CacheWriter:
-    """Writes records to a temporary file; ``commit()`` renames it into place, ``abort()`` removes it."""
+    """Writes records to a new temporary file; ``commit()`` renames it into place, ``abort()`` removes it.
+
+    A write that fails (disk full, file-size limit) is one warning: the file is
+    removed, later records are dropped, and the scan goes on.
+    """
 
     def __init__(
-        self, path: Path, key: CacheKey, uidvalidity: int, search: SearchRecord | None = None
+        self, folder: int, path: Path, key: CacheKey, uidvalidity: int, search: SearchRecord | None = None
     ) -> None:
         self.path = path
         self.key = key
         self.uidvalidity = uidvalidity
         self.search = search
-        self.temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        self._handle = os.fdopen(os.open(self.temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb")
-        self._handle.write(MAGIC)
+        self._folder = folder
+        self._handle: BinaryIO | None = None
+        self.temporary = ""
         self._compressor = zlib.compressobj(6)
+        self._digest = hashlib.sha256()
         self._uids: list[int] = []
-        self._crc = 0
+        try:
+            descriptor, self.temporary = create_temporary(folder, path.name)
+            self._handle = os.fdopen(descriptor, "wb")
+            self._write(MAGIC)
+        except OSError as exc:
+            self._fail(exc)
 
     def add(self, message: CachedMessage) -> None:
-        data = _pack(message)
-        self._crc = zlib.crc32(data, self._crc)
+        """Add a record; its header must be at most MAX_HEADER bytes and its date storable_date()."""
+        if len(message.header) > MAX_HEADER or max(len(message.facts), len(message.parsed)) > MAX_DERIVED:
+            raise ValueError(f"UID {message.uid}: a record over the cache's limits cannot be written")
+        if message.internaldate is not None and not storable_date(message.internaldate):
+            raise ValueError(f"UID {message.uid}: the date {message.internaldate} cannot be stored")
+        if self._handle is None:
+            return
         self._uids.append(message.uid)
-        self._handle.write(self._compressor.compress(data))
+        try:
+            self._write(self._compressor.compress(_pack(message)))
+        except OSError as exc:
+            self._fail(exc)
 
     def commit(self) -> None:
         """Finish the file and put it in place; a failure is a warning, the scan result stands."""
+        if self._handle is None:
+            return
         try:
-            self._handle.write(self._compressor.flush())
+            self._write(self._compressor.flush())
             trailer = json.dumps(
                 {
                     "version": VERSION,
                     "key": self.key.as_list(),
                     "uidvalidity": self.uidvalidity,
                     "count": len(self._uids),
-                    "crc32": self._crc,
                     "uids": _ranges(self._uids),
                     "search": self.search.as_json() if self.search is not None else None,
                 }
             ).encode()
-            self._handle.write(trailer + _LENGTH.pack(len(trailer)))
+            tail = trailer + _LENGTH.pack(len(trailer))
+            self._digest.update(tail)
+            self._handle.write(self._digest.digest() + tail)
             self._handle.close()
-            os.chmod(self.temporary, 0o600)
-            os.replace(self.temporary, self.path)
+            os.replace(self.temporary, self.path.name, src_dir_fd=self._folder, dst_dir_fd=self._folder)
         except OSError as exc:
-            log.warning("cannot write the cache %s (%s); the next scan fetches everything", self.path, exc)
-            self.abort()
+            self._fail(exc)
+            return
+        self._handle = None
+        os.close(self._folder)
+        self._folder = -1
 
     def abort(self) -> None:
-        with contextlib.suppress(OSError):
-            self._handle.close()
-        with contextlib.suppress(OSError):
-            self.temporary.unlink()
+        """Remove the temporary file (idempotent)."""
+        handle, self._handle = self._handle, None
+        if handle is not None:
+            with contextlib.suppress(OSError):
+                handle.close()
+        if self._folder >= 0:
+            if self.temporary:
+                with contextlib.suppress(OSError):
+                    os.unlink(self.temporary, dir_fd=self._folder)
+            os.close(self._folder)
+            self._folder = -1
+
+    def _write(self, data: bytes) -> None:
+        assert self._handle is not None
+        self._digest.update(data)
+        self._handle.write(data)
+
+    def _fail(self, exc: OSError) -> None:
+        log.warning(
+            "cannot write the cache %s (%s); the next scan fetches everything", self.path, _reason(exc)
+        )
+        self.abort()
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc) or type(exc).__name__
 
 
 def _read_trailer(handle: BinaryIO) -> tuple[dict[str, object], int]:
-    """The trailer's metadata, and where the records end."""
+    """The trailer's metadata, and where it starts; the digest checked over the whole file."""
     if handle.read(len(MAGIC)) != MAGIC:
         raise CacheError("not a thankyou-scan cache file")
     size = handle.seek(0, os.SEEK_END)
@@ -265,7 +381,7 @@ def _read_trailer(handle: BinaryIO) -> tuple[dict[str, object], int]:
     handle.seek(size - _LENGTH.size)
     (length,) = _LENGTH.unpack(handle.read(_LENGTH.size))
     end = size - _LENGTH.size - length
-    if not len(MAGIC) <= end < size or length > 1 << 26:
+    if not len(MAGIC) <= end < size or length > MAX_TRAILER:
         raise CacheError("it is truncated")
     handle.seek(end)
     meta = json.loads(handle.read(length))
@@ -273,30 +389,46 @@ def _read_trailer(handle: BinaryIO) -> tuple[dict[str, object], int]:
         raise CacheError("its trailer is damaged")
     if meta.get("version") != VERSION:
         raise CacheError(f"it was written by another version (format {meta.get('version')!r})")
-    return meta, end
-
-
-def _validate(handle: BinaryIO, end: int, meta: dict[str, object]) -> frozenset[int]:
-    """Check the checksum over the decompressed records (in C-sized chunks); the UIDs come from the trailer."""
-    handle.seek(len(MAGIC))
-    decompressor = zlib.decompressobj()
-    crc = 0
-    remaining = end - len(MAGIC)
+    if end - _DIGEST < len(MAGIC):
+        raise CacheError("it is truncated")
+    handle.seek(end - _DIGEST)
+    expected = handle.read(_DIGEST)
+    digest = hashlib.sha256()
+    handle.seek(0)
+    remaining = end - _DIGEST
     while remaining > 0:
         chunk = handle.read(min(_CHUNK, remaining))
         if not chunk:
-            break
+            raise CacheError("it is truncated")
+        digest.update(chunk)
         remaining -= len(chunk)
-        crc = zlib.crc32(decompressor.decompress(chunk), crc)
-    if not decompressor.eof or remaining:
-        raise CacheError("the compressed records end early")
-    if crc != meta.get("crc32"):
+    handle.seek(end)
+    digest.update(handle.read())
+    if digest.digest() != expected:
         raise CacheError("it is damaged (the checksum differs)")
-    ranges = meta.get("uids")
-    if not isinstance(ranges, list):
+    return meta, end
+
+
+def _uids(meta: dict[str, object], compressed: int) -> frozenset[int]:
+    """The UIDs the trailer lists, as many as it counts, and no more than ``compressed`` bytes can hold."""
+    ranges, count = meta.get("uids"), meta.get("count")
+    if not (
+        isinstance(ranges, list)
+        and isinstance(count, int)
+        and all(
+            isinstance(run, list)
+            and len(run) == 2
+            and all(isinstance(n, int) for n in run)
+            and 0 < run[0] <= run[1] < 2**32
+            for run in ranges
+        )
+    ):
         raise CacheError("its trailer has no UID list")
+    # zlib expands at most about 1,032 times: no more records can hide in the compressed bytes.
+    if sum(last - first + 1 for first, last in ranges) != count or count * _RECORD.size > compressed * 1100:
+        raise CacheError("it is damaged (the record count differs)")
     uids = _expand(ranges)
-    if len(uids) != meta.get("count"):
+    if len(uids) != count:
         raise CacheError("it is damaged (the record count differs)")
     return uids
 
@@ -332,7 +464,7 @@ def _records(handle: BinaryIO, end: int) -> Iterator[CachedMessage]:
         position = 0
         while len(buffer) - position >= _RECORD.size:
             uid, seconds, header_length, facts_length, parsed_length = _RECORD.unpack_from(buffer, position)
-            if max(header_length, facts_length, parsed_length) > MAX_HEADER:
+            if header_length > MAX_HEADER or max(facts_length, parsed_length) > MAX_DERIVED:
                 raise CacheError("a record is impossibly large")
             start = position + _RECORD.size
             middle, later = start + header_length, start + header_length + facts_length
@@ -346,7 +478,7 @@ def _records(handle: BinaryIO, end: int) -> Iterator[CachedMessage]:
             position = stop
         buffer = buffer[position:]
         if not chunk:
-            if buffer:
+            if buffer or decompressor.unused_data:
                 raise CacheError("it ends in the middle of a record")
             return
 

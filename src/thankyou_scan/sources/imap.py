@@ -38,7 +38,18 @@ from ..errors import (
 )
 from ..message import HeaderFacts, SentMessage, decode_message, encode_message
 from .base import Relevant
-from .cache import SKIPPED, CachedMessage, CacheFile, CacheKey, CacheWriter, HeaderCache, SearchRecord
+from .cache import (
+    MAX_HEADER,
+    SKIPPED,
+    CachedMessage,
+    CacheError,
+    CacheFile,
+    CacheKey,
+    CacheWriter,
+    HeaderCache,
+    SearchRecord,
+    storable_date,
+)
 
 __all__ = ["SECURITY_MODES", "Folder", "ImapSource", "choose_sent_folder", "is_loopback"]
 
@@ -495,9 +506,25 @@ class ImapSource:
         self, name: str, since: datetime | None, relevant: Relevant | None
     ) -> Iterator[SentMessage]:
         state = self._with_reconnect("EXAMINE", lambda: self._examine(name))
-        uidvalidity = state.uidvalidity
         key = CacheKey(self.host, self.port, self.user, name)
-        cached = self.cache.load(key, uidvalidity) if self.cache is not None else None
+        cached = self.cache.load(key, state.uidvalidity) if self.cache is not None else None
+        try:
+            yield from self._reconcile(name, key, state, cached, since, relevant)
+        finally:
+            if cached is not None:
+                cached.close()
+
+    def _reconcile(
+        self,
+        name: str,
+        key: CacheKey,
+        state: FolderState,
+        cached: CacheFile | None,
+        since: datetime | None,
+        relevant: Relevant | None,
+    ) -> Iterator[SentMessage]:
+        """The cached messages the SEARCH still finds, then the others fetched; the cache rewritten if stale."""
+        uidvalidity = state.uidvalidity
         window = since.astimezone(UTC).date().isoformat() if since is not None else "all"
         search = SearchRecord(window, state.uidnext, state.exists)
         if cached is not None and cached.search is not None and search.unchanged_since(cached.search):
@@ -530,12 +557,24 @@ class ImapSource:
             if self.cache is not None
             else None
         )
+        replayed: set[int] = set()
         try:
             if cached is not None:
-                yield from self._replay(cached, set(uids), since, writer, relevant)
-            for uid, header, internal in self._fetch(name, uidvalidity, missing):
-                record = CachedMessage(uid, header or b"", internal)
-                message, record = self._use(record, relevant)
+                try:
+                    yield from self._replay(cached, set(uids), since, writer, relevant, replayed)
+                except CacheError as exc:
+                    log.warning(
+                        "the cache %s could not be read to the end (%s); fetching the rest again",
+                        cached.path,
+                        exc,
+                    )
+                    if writer is not None:
+                        writer.changed()
+            fetch = [uid for uid in uids if uid not in replayed]
+            for uid, header, internal in self._fetch(name, uidvalidity, fetch):
+                record = self._record(uid, header, internal)
+                # A record born skipped (too large to keep) was counted by _record already.
+                message, record = (None, record) if record.parsed else self._use(record, relevant)
                 if writer is not None:
                     writer.add(record, changed=True)
                 if message is not None:
@@ -554,12 +593,18 @@ class ImapSource:
         since: datetime | None,
         writer: _LazyWriter | None,
         relevant: Relevant | None,
+        replayed: set[int],
     ) -> Iterator[SentMessage]:
-        """The cached messages the SEARCH still finds; the rest are kept only if outside the window."""
+        """The cached messages the SEARCH still finds, noted in ``replayed``; others kept if outside the window."""
         horizon = since - timedelta(days=2) if since is not None else None
         for record in cached.messages():
-            if record.uid in wanted:
-                message, updated = self._use(record, relevant)
+            if record.uid in wanted and record.uid not in replayed:
+                replayed.add(record.uid)
+                try:
+                    message, updated = self._use(record, relevant)
+                except (ValueError, TypeError, OverflowError):
+                    # What was learnt cannot be read back (a date the decoder refuses): learn it again.
+                    message, updated = self._use(replace(record, facts=b"", parsed=b""), relevant)
                 if message is not None:
                     yield message
             elif horizon is None or record.internaldate is None or record.internaldate >= horizon:
@@ -570,6 +615,28 @@ class ImapSource:
                 updated = record
             if writer is not None:
                 writer.add(updated, changed=updated is not record)
+
+    def _record(self, uid: int, header: bytes | None, internal: datetime | None) -> CachedMessage:
+        """A fetched message as a record the cache can write and read back.
+
+        An INTERNALDATE out of range is dropped (the Date header decides); a header block
+        over MAX_HEADER is not kept: the message is skipped and counted, now and on every rescan.
+        """
+        if internal is not None and not storable_date(internal):
+            log.warning(
+                "ignoring the INTERNALDATE of message UID %d in %s on %s: %s is out of range",
+                uid,
+                self.folder,
+                self.host,
+                internal,
+            )
+            internal = None
+        if header is not None and len(header) > MAX_HEADER:
+            reason = f"its header block is over {MAX_HEADER // 2**20} MB ({len(header)} bytes)"
+            self._skip(str(uid), reason)
+            facts = HeaderFacts.from_headers(b"", fallback_date=internal).encode()
+            return CachedMessage(uid, b"", internal, facts, SKIPPED + reason.encode())
+        return CachedMessage(uid, header or b"", internal)
 
     def _fetch(
         self, name: str, uidvalidity: int, uids: list[int]
