@@ -6,7 +6,7 @@ import thankyou_scan
 
 EXPECTED = {
     "AuthenticationError", "Calendar", "CalendarError", "CalendarProblem", "ConnectError", "Event", "Folder",
-    "FolderNotFoundError", "FollowUp", "ImapError", "ImapSource", "ImapTimeoutError", "MailboxError",
+    "FolderNotFoundError", "FollowUp", "ImapError", "ImapSource", "ImapTimeoutError", "InvalidResponseError", "MailboxError",
     "MaildirSource", "MboxSource", "MessageError", "Person", "Policy", "Report",
     "SentMessage", "ServerError", "Source", "SourceError", "SourceSummary", "StaticSource", "Status",
     "ThankyouScanError", "TlsError", "UsageError", "__version__",
