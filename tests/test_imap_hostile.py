@@ -350,3 +350,22 @@ def test_invalid_server_data_is_exit_3_never_an_internal_error(
     assert message in err
     assert "internal error" not in err and len(err.strip().splitlines()) == 1
     assert elapsed < 5
+
+
+def test_a_password_echoed_by_the_server_stays_out_of_the_debug_log(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import logging
+
+    from thankyou_scan import AuthenticationError, ImapSource
+
+    password = 'Quux\\Zebra"Xylophone-Password'
+    with HostileImap({"LOGIN": echo_login}) as server, caplog.at_level(logging.DEBUG):
+        logging.getLogger("imapclient").setLevel(logging.DEBUG)
+        source = ImapSource(
+            "127.0.0.1", port=server.port, security="plain", user="me@example.com", password=password
+        )
+        with pytest.raises(AuthenticationError):
+            source.open()
+    assert "NO [AUTHENTICATIONFAILED]" in caplog.text  # the answer was logged...
+    assert_no_secret(caplog.text, password)  # ...without the password, in any quoting

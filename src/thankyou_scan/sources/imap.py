@@ -22,6 +22,7 @@ import logging
 import socket
 import ssl
 import time
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
@@ -189,6 +190,36 @@ def resolve_loopback(host: str, port: int) -> list[AddressInfo]:
             f"{host} resolves to {', '.join(outside) or 'nothing'}, not to this machine (127.0.0.1, ::1)"
         )
     return cast("list[AddressInfo]", infos)
+
+
+class _ScrubLogs(logging.Filter):
+    """Scrubs imapclient's protocol log (debug) of the secrets of every live ImapSource.
+
+    imapclient hides the LOGIN and AUTHENTICATE commands, not a server's answer that
+    repeats them.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sources: weakref.WeakSet[ImapSource] = weakref.WeakSet()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        secrets = [secret for source in list(self.sources) for secret in source._secrets()]  # noqa: SLF001
+        if secrets:
+            record.msg, record.args = scrub(record.getMessage(), secrets), None
+        return True
+
+
+_LOG_SCRUBBER = _ScrubLogs()
+
+
+def _scrub_logs_of(source: ImapSource) -> None:
+    if not _LOG_SCRUBBER.sources:
+        for name in ("imapclient.imapclient", "imapclient.imaplib", "imapclient"):
+            logger = logging.getLogger(name)
+            if _LOG_SCRUBBER not in logger.filters:
+                logger.addFilter(_LOG_SCRUBBER)
+    _LOG_SCRUBBER.sources.add(source)
 
 
 class _Overrun(Exception):
@@ -403,6 +434,7 @@ class ImapSource:
         self._budget = _Budget(timeout)
         self._opened = False
         self._logged_in_once = False
+        _scrub_logs_of(self)
         self.folder: str | None = None
         self.messages_scanned = 0
         self.messages_skipped = 0
