@@ -588,3 +588,19 @@ def test_a_stalled_server_is_an_imap_timeout_error_within_the_timeout(
             scan(calendar, source, now=datetime(2026, 11, 10, 17, 0, tzinfo=UTC))
         assert time.monotonic() - started < 1 + 1.5  # the step's bound, plus connecting
     assert proxy.connections == 1
+
+
+@pytest.mark.imap
+def test_a_non_ascii_password_logs_in_to_dovecot(dovecot: object, capsys: pytest.CaptureFixture[str]) -> None:
+    from dovecot import Dovecot
+
+    assert isinstance(dovecot, Dovecot)
+    account = dovecot.utf8_account
+    with ImapSource(
+        "127.0.0.1", port=dovecot.imap_port, security="plain", user=account.user, password=account.password
+    ) as source:
+        assert any(folder.name == "INBOX" for folder in source.list_folders())
+    with pytest.raises(AuthenticationError) as caught:
+        ImapSource("127.0.0.1", port=dovecot.imap_port, security="plain", user=account.user,
+                   password=account.password.replace("€", "¥")).open()  # fmt: skip
+    assert "wörd" not in str(caught.value)
