@@ -109,7 +109,7 @@ def test_a_password_echoed_in_any_quoting_never_reaches_stderr(
 def test_an_xoauth2_initial_response_echoed_in_base64_is_scrubbed(
     calendar: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    token = "ya29.a0AfB_byC-very-secret-access-token-0123456789"
+    token = "ya29.a0AfB_byC-vErYsEcReT-Xq7-0123456789"
 
     def echo_authenticate(peer: Peer, tag: bytes, line: bytes) -> None:
         payload = line.split(b" ")[3]
@@ -299,15 +299,18 @@ def test_a_server_dripping_bytes_times_out_within_the_bound(
     assert server.connections == 1
 
 
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="measures memory with /proc")
 def test_endless_untagged_lines_are_cut_off_with_bounded_memory(calendar: Path, tmp_path: Path) -> None:
     def flood(peer: Peer, tag: bytes, line: bytes) -> None:
         peer.send(b"".join(b"* " + item + b"\r\n" for item in EXAMINE_LINES))
         peer.flood(b"* OK flood\r\n", 60 * 2**20)
         peer.send(tag + b" OK done\r\n")
 
+    # VmHWM, the peak of this process's own memory (ru_maxrss can start at the forking parent's)
     measure = (
-        "import resource, sys\nfrom thankyou_scan.cli import main\ncode = main(sys.argv[1:])\n"
-        "print('maxrss', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\nsys.exit(code)\n"
+        "import sys\nfrom thankyou_scan.cli import main\ncode = main(sys.argv[1:])\n"
+        "peak = [line for line in open('/proc/self/status') if line.startswith('VmHWM:')][0].split()[1]\n"
+        "print('maxrss', peak, file=sys.stderr)\nsys.exit(code)\n"
     )
     with HostileImap({"EXAMINE": flood}, lifetime=60) as server:
         done = subprocess.run(
@@ -319,8 +322,8 @@ def test_endless_untagged_lines_are_cut_off_with_bounded_memory(calendar: Path, 
         )
     assert done.returncode == 3, done.stderr
     assert "the server sent more than 128 MB in answer to EXAMINE 'Sent'" in done.stderr
-    maxrss_kb = int(done.stderr.split("maxrss ")[1])
-    assert maxrss_kb < 350 * 1024
+    peak_kb = int(done.stderr.split("maxrss ")[1])
+    assert peak_kb < 300 * 1024
 
 
 @pytest.mark.parametrize(
