@@ -353,6 +353,7 @@ def test_invalid_server_data_is_exit_3_never_an_internal_error(
     assert message in err
     assert "internal error" not in err and len(err.strip().splitlines()) == 1
     assert elapsed < 5
+    assert server.connections == 1  # invalid data is final: asking again would get the same
 
 
 def test_a_password_echoed_by_the_server_stays_out_of_the_debug_log(
