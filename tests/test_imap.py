@@ -586,7 +586,7 @@ def test_a_stalled_server_is_an_imap_timeout_error_within_the_timeout(
         started = time.monotonic()
         with source, pytest.raises(ImapTimeoutError, match=r"timed out after 1 s \(SEARCH\)"):
             scan(calendar, source, now=datetime(2026, 11, 10, 17, 0, tzinfo=UTC))
-        assert time.monotonic() - started < 1 + 1.5  # the step's bound, plus connecting
+        assert time.monotonic() - started < 1 + 4  # the step's bound, plus the steps before it
     assert proxy.connections == 1
 
 

@@ -295,7 +295,7 @@ def test_a_server_dripping_bytes_times_out_within_the_bound(
     assert (code, out) == (3, "")
     assert f"127.0.0.1:{server.port} timed out after 2 s ({what})" in err
     assert len(err.strip().splitlines()) == 1
-    assert elapsed < 2 + 2  # one step's bound, not retried
+    assert elapsed < 2 + 3  # one step's bound (plus the steps before it), not retried
     assert server.connections == 1
 
 
