@@ -111,6 +111,8 @@ class Dovecot:
         self.root = root
         self.imap_port = free_port()
         self.accounts = [Account(f"dove{n}@example.com", f"dv-{n}-Secret!") for n in range(users)]
+        # Not handed out by account(): its password is not ASCII, which imaplib's LOGIN cannot send.
+        self.utf8_account = Account("dove-utf8@example.com", 'pä\\ss"wörd-€-Secret')
         self._unused = iter(self.accounts)
         self._process: subprocess.Popen[bytes] | None = None
 
@@ -125,7 +127,10 @@ class Dovecot:
         for sub in ("run", "state", "mail"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
         os.chown(self.root / "mail", MAIL_UID, MAIL_UID)
-        (self.root / "passwd").write_text("".join(f"{a.user}:{{PLAIN}}{a.password}\n" for a in self.accounts))
+        (self.root / "passwd").write_text(
+            "".join(f"{a.user}:{{PLAIN}}{a.password}\n" for a in [*self.accounts, self.utf8_account]),
+            encoding="utf-8",
+        )
         config = self.root / "dovecot.conf"
         config.write_text(CONFIG.format(root=self.root, port=self.imap_port, uid=MAIL_UID))
         self._process = subprocess.Popen(

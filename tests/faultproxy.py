@@ -19,7 +19,8 @@ class CutOn:
     """When the client sends ``command`` for the ``nth`` time on a connection, do ``action``.
 
     "cut" closes both sides; "stall" holds the connection open and answers nothing;
-    "bad" and "no" answer the command with a tagged BAD or NO instead of the server.
+    "drip" answers an endless untagged line, one byte every 0.2 s; "bad" and "no" answer
+    the command with a tagged BAD or NO instead of the server.
     """
 
     command: bytes
@@ -76,6 +77,12 @@ class FaultProxy:
         if rule.action == "stall":
             while not self._closed:  # keep the connection open, answer nothing
                 time.sleep(0.05)
+            raise ConnectionAbortedError
+        if rule.action == "drip":
+            client.sendall(b"* OK ")
+            while not self._closed:  # every byte arrives well within a read timeout
+                client.sendall(b".")
+                time.sleep(0.2)
             raise ConnectionAbortedError
         tag = line.split()[0]
         client.sendall(tag + b" " + rule.action.upper().encode() + b" simulated failure\r\n")

@@ -483,8 +483,9 @@ def test_dropped_scans_leave_the_mailbox_as_it_was(server: Server, account: Acco
         ("search-bad", "refused SEARCH"),
         ("fetch-no", "refused FETCH"),
         ("fetch-bad", "refused FETCH"),
-        ("greeting", "cannot connect to 127.0.0.1"),
-        ("stall", "stopped answering (FETCH) for 2 s"),
+        ("greeting", "keeps failing (connecting: socket error: EOF)"),
+        ("stall", "127.0.0.1:{port} timed out after 2 s (FETCH)"),
+        ("drip", "127.0.0.1:{port} timed out after 2 s (EXAMINE 'Sent')"),
     ],
 )
 def test_server_faults_exit_3_with_a_plain_message(
@@ -501,6 +502,7 @@ def test_server_faults_exit_3_with_a_plain_message(
         "fetch-bad": CutOn(b"FETCH", action="bad"),
         "greeting": CloseOnConnect(),
         "stall": CutOn(b"FETCH", action="stall"),
+        "drip": CutOn(b"EXAMINE", action="drip"),
     }
     with (
         FaultProxy(server.imap_port, [rules[rule]]) as proxy,
@@ -512,9 +514,11 @@ def test_server_faults_exit_3_with_a_plain_message(
         code, out, err = cli(capsys, "scan", "--calendar", str(cal), *args, "--now", DEMO_NOW)
         elapsed = time.monotonic() - started
     assert (code, out) == (3, ""), err
-    assert fragment in err
+    assert fragment.format(port=proxy.port) in err
     assert "Traceback" not in err
     assert elapsed < 15  # a stalled server costs about --timeout, not forever
+    if rule in ("stall", "drip"):
+        assert len(err.strip().splitlines()) == 1 and proxy.connections == 1  # a timeout is not retried
 
 
 @pytest.mark.imap
@@ -586,3 +590,64 @@ def test_a_message_with_an_old_internaldate_is_found_by_its_date_header(
     )
     report = scan(calendar, source, now=datetime(2026, 11, 10, tzinfo=UTC))
     assert [f.status.value for f in report.followups] == ["sent"]
+
+
+@pytest.mark.imap
+def test_a_connection_lost_during_login_is_retried_not_a_wrong_password(
+    server: Server, password_env: Account, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from faultproxy import CutOn, FaultProxy
+
+    seed(server, password_env, {"Sent": demo_mail()})
+    expected = mbox_report(capsys)
+    for rules, code_wanted in (([CutOn(b"LOGIN"), None], 1), ([CutOn(b"LOGIN")], 3)):
+        with FaultProxy(server.imap_port, rules) as proxy:  # type: ignore[arg-type]
+            args = imap_args(server, password_env)
+            args[args.index(str(server.imap_port))] = str(proxy.port)
+            code, out, err = scan_demo(capsys, *args, "--format", "json")
+        assert code == code_wanted, err
+        assert "refused the login" not in err and "Traceback" not in err
+        if code == 1:
+            assert json.loads(out)["followups"] == expected["followups"]
+            assert proxy.connections == 2
+        else:
+            assert out == ""
+            assert "keeps failing (LOGIN: socket error: EOF); gave up after 3 retries" in err
+            assert proxy.connections == 4
+
+
+@pytest.mark.imap
+def test_a_stalled_server_is_an_imap_timeout_error_within_the_timeout(
+    server: Server, account: Account
+) -> None:
+    import time
+
+    from faultproxy import CutOn, FaultProxy
+    from thankyou_scan import ImapTimeoutError
+
+    seed(server, account, {"Sent": demo_mail()})
+    calendar = load_calendar(Path(str(DATA / "demo-calendar.yaml")))
+    with FaultProxy(server.imap_port, [CutOn(b"SEARCH", action="stall")]) as proxy:
+        source = ImapSource("127.0.0.1", port=proxy.port, security="plain", user=account.user,
+                            password=account.password, timeout=1, backoff=0.01)  # fmt: skip
+        started = time.monotonic()
+        with source, pytest.raises(ImapTimeoutError, match=r"timed out after 1 s \(SEARCH\)"):
+            scan(calendar, source, now=datetime(2026, 11, 10, 17, 0, tzinfo=UTC))
+        assert time.monotonic() - started < 1 + 4  # the step's bound, plus the steps before it
+    assert proxy.connections == 1
+
+
+@pytest.mark.imap
+def test_a_non_ascii_password_logs_in_to_dovecot(dovecot: object, capsys: pytest.CaptureFixture[str]) -> None:
+    from dovecot import Dovecot
+
+    assert isinstance(dovecot, Dovecot)
+    account = dovecot.utf8_account
+    with ImapSource(
+        "127.0.0.1", port=dovecot.imap_port, security="plain", user=account.user, password=account.password
+    ) as source:
+        assert any(folder.name == "INBOX" for folder in source.list_folders())
+    with pytest.raises(AuthenticationError) as caught:
+        ImapSource("127.0.0.1", port=dovecot.imap_port, security="plain", user=account.user,
+                   password=account.password.replace("€", "¥")).open()  # fmt: skip
+    assert "wörd" not in str(caught.value)

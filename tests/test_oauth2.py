@@ -188,3 +188,72 @@ def test_a_token_file_others_could_write_is_refused(tmp_path: Path) -> None:
     store.path.chmod(0o666)
     with pytest.raises(OAuth2Error, match="could be written by other users"):
         store.load()
+
+
+def resolving_to(monkeypatch: pytest.MonkeyPatch, *addresses: str) -> list[str]:
+    """Make every name resolve to ``addresses`` (a DNS answer the test controls); returns the names looked up."""
+    import socket
+
+    looked_up: list[str] = []
+
+    def resolver(name: str, port: object, *args: object, **kwargs: object) -> list[tuple[object, ...]]:
+        looked_up.append(name)
+        return [
+            (socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, int(str(port)))) for address in addresses
+        ]
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolver)
+    return looked_up
+
+
+@pytest.mark.parametrize("name", ["localhost.", "LOCALHOST.", "oauth.localhost"])
+def test_http_token_endpoint_must_resolve_to_this_machine_only(
+    google: FakeGoogle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    port = google.base.rsplit(":", 1)[1]
+    store = FileTokenStore(tmp_path / "t.json")
+    store.save({"refresh_token": "refresh-1"})
+    client = ClientSecret("client-123.apps.googleusercontent.com", token_uri=f"http://{name}:{port}/token")
+    looked_up = resolving_to(monkeypatch, "127.0.0.1", "192.0.2.10")  # the fake Google, and elsewhere
+    with pytest.raises(OAuth2Error, match=r"resolves to 192\.0\.2\.10, not to this machine") as caught:
+        GmailOAuth2(client, store).access_token()
+    assert "refresh-1" not in str(caught.value)
+    assert google.requests == []  # the refresh token went nowhere
+    assert looked_up == [name.lower()]
+
+
+def test_http_token_endpoint_is_reached_at_the_address_checked_and_never_through_a_proxy(
+    google: FakeGoogle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    port = google.base.rsplit(":", 1)[1]
+    store = FileTokenStore(tmp_path / "t.json")
+    store.save({"refresh_token": "refresh-1"})
+    client = ClientSecret(
+        "client-123.apps.googleusercontent.com", token_uri=f"http://localhost.:{port}/token"
+    )
+    import urllib.request
+
+    monkeypatch.setenv("http_proxy", "http://127.0.0.1:1")  # a proxy would see the refresh token in clear
+    monkeypatch.setattr(urllib.request, "_opener", None)  # urlopen's opener reads the proxies once
+    resolving_to(monkeypatch, "127.0.0.1")
+    assert GmailOAuth2(client, store, clock=lambda: 1000.0).access_token() == "access-1"
+    assert [request["refresh_token"] for request in google.requests] == ["refresh-1"]
+
+
+def test_a_token_endpoint_echoing_the_refresh_token_does_not_show_it(
+    google: FakeGoogle, client: ClientSecret, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    refresh = "1//0gVery-Secret_Refresh+Token/xyz"
+
+    def echo(form: dict[str, str]) -> tuple[int, dict[str, str]]:
+        import urllib.parse
+
+        said = f"{form['refresh_token']} ({urllib.parse.quote(form['refresh_token'], safe='')})"
+        return 400, {"error": "invalid_request", "error_description": f"malformed refresh_token {said}"}
+
+    monkeypatch.setattr(google, "answer", echo)
+    store = FileTokenStore(tmp_path / "t.json")
+    store.save({"refresh_token": refresh})
+    with pytest.raises(OAuth2Error, match="HTTP 400 invalid_request") as caught:
+        GmailOAuth2(client, store).access_token()
+    assert "Very-Secret" not in str(caught.value)

@@ -6,7 +6,7 @@ import thankyou_scan
 
 EXPECTED = {
     "AuthenticationError", "Calendar", "CalendarError", "CalendarProblem", "ConnectError", "Event", "Folder",
-    "FolderNotFoundError", "FollowUp", "ImapError", "ImapSource", "ImapTimeoutError", "MailboxError",
+    "FolderNotFoundError", "FollowUp", "ImapError", "ImapSource", "ImapTimeoutError", "InvalidResponseError", "MailboxError",
     "MaildirSource", "MboxSource", "MessageError", "Person", "Policy", "Report",
     "SentMessage", "ServerError", "Source", "SourceError", "SourceSummary", "StaticSource", "Status",
     "ThankyouScanError", "TlsError", "UsageError", "__version__",
@@ -18,14 +18,14 @@ def test_all_is_the_public_surface() -> None:
     assert set(thankyou_scan.__all__) == EXPECTED
     assert thankyou_scan.__all__ == sorted(thankyou_scan.__all__)
     public = {name for name in dir(thankyou_scan) if not name.startswith("_")} - {
-        "calendar", "cli", "errors", "matching", "message", "oauth2", "paths", "pipeline", "report", "sources",
+        "calendar", "cli", "credentials", "errors", "matching", "message", "oauth2", "paths", "pipeline", "report", "sources",
     }  # fmt: skip
     assert public | {"__version__"} == EXPECTED
 
 
 def test_errors_share_one_base() -> None:
     errors = [name for name in thankyou_scan.__all__ if name.endswith("Error")]
-    assert len(errors) == 13
+    assert len(errors) == 14
     for name in errors:
         assert issubclass(getattr(thankyou_scan, name), thankyou_scan.ThankyouScanError)
 

@@ -348,14 +348,22 @@ def _from_command(command: str) -> str:
     if not argv:
         raise UsageError("--password-command is empty")
     try:
-        result = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
+        result = subprocess.run(argv, capture_output=True, timeout=120, check=False)
     except FileNotFoundError:
         raise UsageError(f"--password-command: {argv[0]!r} was not found") from None
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise UsageError(f"--password-command {argv[0]!r} failed: {type(exc).__name__}") from None
     if result.returncode != 0:
         raise UsageError(f"--password-command {argv[0]!r} failed with exit code {result.returncode}")
-    password = result.stdout.split("\n", 1)[0].rstrip("\r")
+    first_line = result.stdout.split(b"\n", 1)[0].removesuffix(b"\r")
+    try:
+        password = first_line.decode("utf-8")  # not the locale's encoding: the same bytes everywhere
+    except UnicodeDecodeError:
+        # The decoder's message would show a byte of the password and where it is.
+        raise UsageError(
+            f"--password-command {argv[0]!r} printed a first line that is not UTF-8 text — "
+            "passwords are read as UTF-8"
+        ) from None
     if not password:
         raise UsageError(f"--password-command {argv[0]!r} printed nothing on its first line")
     return password

@@ -13,10 +13,11 @@ an exit code (``exit_code``)::
         └── ImapError                  IMAP; ``host`` says which server
             ├── ConnectError           the server cannot be reached, or the connection was lost for good
             │   ├── TlsError           the TLS handshake failed (usually: an untrusted certificate)
-            │   └── ImapTimeoutError   the server stopped answering for ``--timeout`` seconds
+            │   └── ImapTimeoutError   a step (connect, login, one command) took over ``--timeout`` seconds
             ├── AuthenticationError    the server refused the login
             ├── FolderNotFoundError    no Sent folder, or a ``--folder`` that does not exist
-            └── ServerError            the server answered NO or BAD
+            ├── ServerError            the server answered NO or BAD
+            └── InvalidResponseError   the server sent what IMAP does not allow, or far too much
 
 Other libraries' errors (yaml, email-validator, mailbox, ``OSError``) are
 translated where they enter and chained with ``raise ... from``.
@@ -106,7 +107,7 @@ class TlsError(ConnectError):
 
 
 class ImapTimeoutError(ConnectError):
-    """The server did not answer within the timeout."""
+    """A step (connecting, logging in, one command) did not finish within the timeout."""
 
 
 class AuthenticationError(ImapError):
@@ -123,3 +124,8 @@ class FolderNotFoundError(ImapError):
 
 class ServerError(ImapError):
     """The server answered a command with NO or BAD."""
+
+
+class InvalidResponseError(ImapError):
+    """The server sent something IMAP does not allow (a UID of 2**32, ``UIDVALIDITY abc``),
+    or more than any answer needs (a literal of 100 GB, endless lines): broken or hostile."""

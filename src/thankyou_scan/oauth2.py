@@ -30,9 +30,10 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any, Protocol
 
-from .errors import ThankyouScanError
+from .credentials import scrub
+from .errors import ThankyouScanError, UsageError
 from .paths import NotPrivateError, config_dir, create_temporary, open_private_file, open_private_folder
-from .sources.imap import is_loopback
+from .sources.imap import is_loopback, resolve_loopback
 
 __all__ = [
     "GMAIL_SCOPE",
@@ -206,24 +207,67 @@ def _check_endpoint(url: str) -> None:
     raise OAuth2Error(f"refusing the OAuth2 endpoint {url!r}: it must be an https:// address")
 
 
-def _post(url: str, fields: dict[str, str], timeout: float) -> dict[str, Any]:
-    """POST a form to a token endpoint; returns the JSON answer (raises OAuth2Error with Google's reason)."""
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A token endpoint does not redirect; following one could carry the form elsewhere."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+def _opener(url: str) -> tuple[str, dict[str, str], urllib.request.OpenerDirector]:
+    """Where to POST: https as is; http only to a loopback address, resolved once here and
+    connected to by that address (the name goes in the Host header), with no proxy."""
     _check_endpoint(url)
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme == "https":
+        return url, {}, urllib.request.build_opener(_NoRedirect)
+    host = parts.hostname or ""
+    port = parts.port or 80
+    try:
+        address = str(resolve_loopback(host, port)[0][4][0])
+    except UsageError as exc:
+        raise OAuth2Error(
+            f"refusing the OAuth2 endpoint {url!r}: {exc} — plain http is only for this machine"
+        ) from None
+    except OSError as exc:
+        raise OAuth2Error(f"cannot reach the token endpoint {url}: {exc}") from None
+    literal = f"[{address}]" if ":" in address else address
+    direct = urllib.parse.urlunsplit(parts._replace(netloc=f"{literal}:{port}"))
+    opener = urllib.request.build_opener(_NoRedirect, urllib.request.ProxyHandler({}))
+    return direct, {"Host": parts.netloc.rsplit("@", 1)[-1]}, opener
+
+
+def _post(url: str, fields: dict[str, str], timeout: float) -> dict[str, Any]:
+    """POST a form to a token endpoint; returns the JSON answer (raises OAuth2Error with Google's reason).
+
+    The endpoint's words are scrubbed of the form's secrets: a hostile one could echo them.
+    """
+    target, headers, opener = _opener(url)
+    secrets = [
+        fields[name]
+        for name in ("refresh_token", "client_secret", "code", "code_verifier")
+        if fields.get(name)
+    ]
     request = urllib.request.Request(
-        url,
+        target,
         data=urllib.parse.urlencode(fields).encode(),
-        headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"},
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Accept": "application/json",
+            **headers,
+        },
     )
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
+        with opener.open(request, timeout=timeout) as response:
             data = json.loads(response.read().decode("utf-8"))
     except urllib.error.HTTPError as exc:
         try:
             body = json.loads(exc.read().decode("utf-8"))
         except ValueError:
             body = {}
-        error = body.get("error", "") if isinstance(body, dict) else ""
-        description = body.get("error_description", "") if isinstance(body, dict) else ""
+        error = str(body.get("error", "")) if isinstance(body, dict) else ""
+        description = str(body.get("error_description", "")) if isinstance(body, dict) else ""
+        error, description = scrub(error, secrets), scrub(description, secrets)
         if error == "invalid_grant":
             raise OAuth2Error(
                 f"Google no longer accepts the stored refresh token ({description or 'expired or revoked'}) — "
@@ -233,7 +277,7 @@ def _post(url: str, fields: dict[str, str], timeout: float) -> dict[str, Any]:
             f"the token endpoint answered HTTP {exc.code} {error} {description}".strip()
         ) from None
     except (urllib.error.URLError, OSError, ValueError) as exc:
-        reason = getattr(exc, "reason", exc)
+        reason = scrub(str(getattr(exc, "reason", exc)), secrets)
         raise OAuth2Error(f"cannot reach the token endpoint {url}: {reason}") from None
     if not isinstance(data, dict) or "access_token" not in data:
         raise OAuth2Error(f"the token endpoint {url} answered without an access token")

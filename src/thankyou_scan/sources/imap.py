@@ -4,35 +4,46 @@ EXAMINE (never SELECT), ``UID SEARCH OR SINCE d SENTSINCE d``, then ``BODY.PEEK[
 and INTERNALDATE in batches. Nothing is ever stored, moved, flagged or deleted.
 A connection dropped mid-scan is re-established and the scan resumes from the
 first batch not yet read; when that keeps failing, the scan fails loudly.
+
+Every step (connecting, logging in, each command) has ``timeout`` seconds from start
+to last byte and MAX_ANSWER_BYTES of answer: a server that drips, stalls or floods is
+cut off, and what it sent is never trusted to be a valid number. Other libraries'
+errors become ours in one table, FOREIGN_ERRORS, where the most specific entry wins.
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
+import imaplib
+import io
 import ipaddress
 import logging
 import socket
 import ssl
 import time
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar, cast
 
 from imapclient import IMAPClient
-from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginError
-from imapclient.imapclient import SocketTimeout
+from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginError, ProtocolError
 
+from ..credentials import Secret, check_credential, scrub
 from ..errors import (
     AuthenticationError,
     ConnectError,
     FolderNotFoundError,
+    ImapError,
     ImapTimeoutError,
+    InvalidResponseError,
     MessageError,
     ServerError,
+    ThankyouScanError,
     TlsError,
     UsageError,
 )
@@ -98,9 +109,14 @@ NOT_SENT_LEAVES = {
     "papierkorb": "Trash",
 }
 
-RETRYABLE = (IMAPClientAbortError, ConnectionError, ssl.SSLEOFError, EOFError)
+MAX_ANSWER_BYTES = 128 * 2**20
+"""The most one step may read (a line costs LINE_COST more): bounds the memory a server can fill."""
+LINE_COST = 100
+MAX_LINE = 16 * 2**20
+UID_LIMIT = 2**32  # UIDs, UIDVALIDITY and UIDNEXT are nz-number: 1 .. 2**32 - 1 (RFC 3501)
 
 T = TypeVar("T")
+AddressInfo = tuple[int, int, int, str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,31 +167,212 @@ def choose_sent_folder(folders: Sequence[Folder]) -> Folder | None:
 
 
 def is_loopback(host: str) -> bool:
-    """True for localhost and loopback addresses, decided without any DNS lookup."""
+    """True for names that claim to be this machine: a first check, without any DNS lookup.
+
+    A name proves nothing (``localhost.`` goes to DNS): :func:`resolve_loopback` decides
+    from the addresses, and the connection goes to the address it checked.
+    """
     name = host.strip().rstrip(".").lower()
     if name == "localhost" or name.endswith(".localhost"):
         return True
+    return _is_loopback_address(name.strip("[]"))
+
+
+def _is_loopback_address(text: str) -> bool:
     try:
-        return ipaddress.ip_address(name.strip("[]")).is_loopback
+        address = ipaddress.ip_address(text.split("%", 1)[0])
     except ValueError:
         return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped.is_loopback  # ::ffff:127.0.0.1
+    return address.is_loopback
 
 
-class _Secret:
-    """A password or token that never shows itself in a repr, a log or a traceback."""
+def resolve_loopback(host: str, port: int) -> list[AddressInfo]:
+    """Resolve ``host`` once; every address must be a loopback address, else UsageError.
 
-    __slots__ = ("_value",)
+    Connect to what this returns, never to the name again: a second lookup could answer
+    differently. ``socket.gaierror`` is left to the caller.
+    """
+    infos = socket.getaddrinfo(host.strip("[]"), port, type=socket.SOCK_STREAM)
+    outside = sorted({str(info[4][0]) for info in infos if not _is_loopback_address(str(info[4][0]))})
+    if outside or not infos:
+        raise UsageError(
+            f"{host} resolves to {', '.join(outside) or 'nothing'}, not to this machine (127.0.0.1, ::1)"
+        )
+    return cast("list[AddressInfo]", infos)
 
-    def __init__(self, value: str) -> None:
-        self._value = value
 
-    def reveal(self) -> str:
-        return self._value
+class _ScrubLogs(logging.Filter):
+    """Scrubs imapclient's protocol log (debug) of the secrets of every live ImapSource.
 
-    def __repr__(self) -> str:
-        return "<secret>"
+    imapclient hides the LOGIN and AUTHENTICATE commands, not a server's answer that
+    repeats them.
+    """
 
-    __str__ = __repr__
+    def __init__(self) -> None:
+        super().__init__()
+        self.sources: weakref.WeakSet[ImapSource] = weakref.WeakSet()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        secrets = [secret for source in list(self.sources) for secret in source._secrets()]  # noqa: SLF001
+        if secrets:
+            record.msg, record.args = scrub(record.getMessage(), secrets), None
+        return True
+
+
+_LOG_SCRUBBER = _ScrubLogs()
+
+
+def _scrub_logs_of(source: ImapSource) -> None:
+    if not _LOG_SCRUBBER.sources:
+        for name in ("imapclient.imapclient", "imapclient.imaplib", "imapclient"):
+            logger = logging.getLogger(name)
+            if _LOG_SCRUBBER not in logger.filters:
+                logger.addFilter(_LOG_SCRUBBER)
+    _LOG_SCRUBBER.sources.add(source)
+
+
+class _Overrun(Exception):
+    """The server sent more than a step may read."""
+
+
+class _Budget:
+    """The time and the bytes the current step (connecting, login, one command) may still use."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.what = "connecting"
+        self._deadline = time.monotonic() + seconds
+        self.left = MAX_ANSWER_BYTES
+
+    def start(self, what: str) -> None:
+        self.what = what
+        self._deadline = time.monotonic() + self.seconds
+        self.left = MAX_ANSWER_BYTES
+
+    def wait(self) -> float:
+        """How long the next read or write may block; TimeoutError when the step is out of time."""
+        remaining = self._deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError(f"{self.what} took more than {self.seconds:g} s")
+        return remaining
+
+    def charge(self, size: int) -> None:
+        self.left -= size
+        if self.left < 0:
+            raise _Overrun(f"more than {MAX_ANSWER_BYTES // 2**20} MB in answer to {self.what}")
+
+
+def _open_socket(addresses: Sequence[AddressInfo], budget: _Budget) -> socket.socket:
+    """A TCP connection to the first of ``addresses`` that answers, within the step's time."""
+    failure: OSError | None = None
+    for family, kind, proto, _name, address in addresses:
+        sock = socket.socket(family, kind, proto)
+        try:
+            sock.settimeout(budget.wait())
+            sock.connect(address)
+        except OSError as exc:
+            sock.close()
+            failure = exc
+            if isinstance(exc, TimeoutError):
+                break
+            continue
+        return sock
+    raise failure or OSError("no address to connect to")
+
+
+class _Connection(imaplib.IMAP4):
+    """imaplib's IMAP4 on the addresses resolved beforehand, with every read and write on the budget.
+
+    ``read``, ``readline`` and ``send`` are imaplib's documented points to override.
+    A read takes what one ``recv`` gives (``peek``/``read1``), so the deadline is
+    checked between any two packets, however slowly they come.
+    """
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        addresses: Sequence[AddressInfo],
+        budget: _Budget,
+        ssl_context: ssl.SSLContext | None,
+    ) -> None:
+        self._addresses = addresses
+        self._budget = budget
+        self._tls = ssl_context
+        super().__init__(host, port)
+
+    def _create_socket(self, timeout: float | None = None) -> socket.socket:
+        sock = _open_socket(self._addresses, self._budget)
+        if self._tls is None:
+            return sock
+        try:
+            sock.settimeout(self._budget.wait())
+            return self._tls.wrap_socket(sock, server_hostname=self.host)
+        except BaseException:
+            sock.close()
+            raise
+
+    def _reader(self) -> io.BufferedReader:
+        self.sock.settimeout(self._budget.wait())
+        return cast("io.BufferedReader", self.file)
+
+    def readline(self) -> bytes:
+        line = bytearray()
+        self._budget.charge(LINE_COST)
+        while True:
+            reader = self._reader()
+            buffered = reader.peek(1)  # at most one recv
+            if not buffered:
+                break  # EOF: imaplib reports it
+            end = buffered.find(b"\n")
+            chunk = reader.read(len(buffered) if end < 0 else end + 1)  # from the buffer, no recv
+            self._budget.charge(len(chunk))
+            line += chunk
+            if len(line) > MAX_LINE:
+                raise _Overrun(f"a line longer than {MAX_LINE // 2**20} MB in answer to {self._budget.what}")
+            if end >= 0:
+                break
+        return bytes(line)
+
+    def read(self, size: int) -> bytes:
+        if size > self._budget.left:
+            raise _Overrun(f"a literal of {size:,} bytes in answer to {self._budget.what}")
+        data = bytearray()
+        while len(data) < size:
+            chunk = self._reader().read1(min(size - len(data), 2**20))
+            if not chunk:
+                break
+            self._budget.charge(len(chunk))
+            data += chunk
+        return bytes(data)
+
+    def send(self, data: Any) -> None:
+        self.sock.settimeout(self._budget.wait())
+        self.sock.sendall(data)
+
+
+class _Client(IMAPClient):  # type: ignore[misc]  # imapclient is untyped
+    """IMAPClient over a :class:`_Connection` (imapclient connects in its constructor)."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        tls: ssl.SSLContext | None,
+        addresses: Sequence[AddressInfo],
+        budget: _Budget,
+    ) -> None:
+        self._guard = (addresses, budget)
+        super().__init__(host, port=port, ssl=tls is not None, ssl_context=tls, timeout=budget.seconds)
+
+    def _create_IMAP4(self) -> imaplib.IMAP4:  # imapclient calls it from its constructor
+        addresses, budget = self._guard
+        context = self.ssl_context if self.ssl else None
+        return _Connection(self.host, self.port, addresses=addresses, budget=budget, ssl_context=context)
 
 
 class ImapSource:
@@ -219,8 +416,18 @@ class ImapSource:
             )
         if (password is None) == (oauth2_token is None):
             raise UsageError("give exactly one of a password or an OAuth2 token")
-        if timeout <= 0:
+        if not timeout > 0:
             raise UsageError(f"timeout must be positive, not {timeout}")
+        check_credential(user, "the user name", secret=False)
+        if password is not None:
+            check_credential(password, "the password", secret=True)
+            if not user.isascii():
+                raise UsageError(
+                    f"the user name {user!r} is not ASCII, which IMAP LOGIN cannot send — use the ASCII "
+                    "login name your provider gives, or OAuth2"
+                )
+        if oauth2_token is not None:
+            check_credential(oauth2_token, "the OAuth2 token", secret=True)
         self.host = host
         self.port = port or DEFAULT_PORTS[security]
         self.user = user
@@ -234,10 +441,13 @@ class ImapSource:
         self.backoff = backoff
         self.progress = progress
         self.cache = cache
-        self._password = _Secret(password) if password is not None else None
-        self._token = _Secret(oauth2_token) if oauth2_token is not None else None
+        self._password = Secret(password) if password is not None else None
+        self._token = Secret(oauth2_token) if oauth2_token is not None else None
         self._client: IMAPClient | None = None
+        self._budget = _Budget(timeout)
         self._opened = False
+        self._logged_in_once = False
+        _scrub_logs_of(self)
         self.folder: str | None = None
         self.messages_scanned = 0
         self.messages_skipped = 0
@@ -264,16 +474,17 @@ class ImapSource:
         return self._opened
 
     def open(self) -> None:
-        """Connect, start TLS and log in."""
+        """Connect, start TLS and log in (a connection lost on the way is retried)."""
         if self._client is None:
-            self._client = self._connect()
+            self._with_reconnect("connecting", lambda: None)
         self._opened = True
 
     def close(self) -> None:
         """Log out and drop the connection; safe to call twice."""
         self._opened = False
         if self._client is not None:
-            with contextlib.suppress(IMAPClientError, OSError):
+            self._budget.start("LOGOUT")
+            with contextlib.suppress(Exception):  # the connection is going away either way
                 self._client.logout()
         self._drop()
 
@@ -294,80 +505,76 @@ class ImapSource:
             context.verify_mode = ssl.CERT_NONE
         return context
 
+    def _addresses(self) -> list[AddressInfo]:
+        """One lookup; for 'plain', every address must be loopback. The connection goes to these."""
+        if self.security == "plain":
+            try:
+                return resolve_loopback(self.host, self.port)
+            except UsageError as exc:
+                raise UsageError(
+                    f"refusing an unencrypted connection: {exc} — 'plain' is only for a server on this "
+                    "machine; use --security ssl or starttls"
+                ) from None
+        return cast("list[AddressInfo]", socket.getaddrinfo(self.host, self.port, type=socket.SOCK_STREAM))
+
     def _connect(self) -> IMAPClient:
         where = f"{self.host}:{self.port}"
         context = self._ssl_context() if self.security != "plain" else None
-        try:
-            client = IMAPClient(
+        budget = _Budget(self.timeout)
+        with self._translate("connecting", CONNECTING, budget):
+            addresses = self._addresses()
+            client = _Client(
                 self.host,
-                port=self.port,
-                ssl=self.security == "ssl",
-                ssl_context=context,
-                timeout=SocketTimeout(connect=self.timeout, read=self.timeout),
+                self.port,
+                tls=context if self.security == "ssl" else None,
+                addresses=addresses,
+                budget=budget,
             )
-            if self.security == "starttls":
-                if b"STARTTLS" not in client.capabilities():
-                    client.shutdown()
-                    raise ConnectError(
-                        f"{where} does not offer STARTTLS — try --security ssl (usually port 993)",
-                        host=self.host,
-                    )
-                client.starttls(context)
-        except ssl.SSLCertVerificationError as exc:
-            raise TlsError(
-                f"the TLS certificate of {where} is not trusted ({exc.verify_message}) — if this is your own "
-                "server, pass its CA certificate with --tls-ca FILE; --insecure-skip-verify turns checking "
-                "off (unsafe)",
-                host=self.host,
-            ) from exc
-        except ssl.SSLError as exc:
-            raise TlsError(
-                f"TLS with {where} failed ({exc.reason or exc}) — check --imap-port and --security "
-                "(ssl is usually port 993, starttls port 143)",
-                host=self.host,
-            ) from exc
-        except TimeoutError as exc:
-            raise ImapTimeoutError(
-                f"{where} did not answer within {self.timeout:g} s — check the host and port, or raise --timeout",
-                host=self.host,
-            ) from exc
-        except socket.gaierror as exc:
-            raise ConnectError(
-                f"cannot find the server {self.host!r} ({exc.strerror})", host=self.host
-            ) from exc
-        except (OSError, IMAPClientError) as exc:
-            reason = (
-                exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc) or type(exc).__name__
-            )
-            raise ConnectError(f"cannot connect to {where}: {reason}", host=self.host) from exc
-        client.normalise_times = False
-        self._login(client)
+        try:
+            with self._translate("connecting", CONNECTING, budget):
+                if self.security == "starttls":
+                    if b"STARTTLS" not in client.capabilities():
+                        raise ConnectError(
+                            f"{where} does not offer STARTTLS — try --security ssl (usually port 993)",
+                            host=self.host,
+                        )
+                    client.starttls(context)
+            client.normalise_times = False
+            budget.start("LOGIN")
+            with self._translate("LOGIN", LOGGING_IN, budget):
+                self._login(client)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                client.shutdown()
+            raise
+        self._budget = budget
+        self._logged_in_once = True
         return client
 
     def _login(self, client: IMAPClient) -> None:
-        try:
-            if self._token is not None:
-                _xoauth2_login(client, self.user, self._token.reveal())
-            elif self._password is not None:
-                client.login(self.user, self._password.reveal())
-        except (LoginError, IMAPClientError) as exc:
-            client.shutdown()
-            said = self._scrub(_server_text(exc))
-            raise AuthenticationError(
-                f"{self.host} refused the login for {self.user!r}: {said} — check the user name and the "
-                "password (Gmail needs an app password or OAuth2; see docs/imap.md)",
-                host=self.host,
-            ) from None
-        except (OSError, IMAPClientAbortError) as exc:
-            raise ConnectError(
-                f"the connection to {self.host} was lost during login: {exc}", host=self.host
-            ) from None
+        if self._token is not None:
+            _xoauth2_login(client, self.user, self._token.reveal())
+        elif self._password is not None:
+            _password_login(client, self.user, self._password.reveal())
+
+    def _secrets(self) -> list[str]:
+        token = self._token.reveal() if self._token is not None else ""
+        sasl = f"user={self.user}\1auth=Bearer {token}\1\1" if token else ""
+        password = self._password.reveal() if self._password is not None else ""
+        return [value for value in (password, token, sasl) if value]
 
     def _scrub(self, text: str) -> str:
-        for secret in (self._password, self._token):
-            if secret is not None and secret.reveal():
-                text = text.replace(secret.reveal(), "<secret>")
-        return text
+        return scrub(text, self._secrets())
+
+    @contextlib.contextmanager
+    def _translate(self, what: str, phase: str, budget: _Budget | None = None) -> Iterator[None]:
+        """Turn other libraries' errors into ours (FOREIGN_ERRORS); ours pass through."""
+        try:
+            yield
+        except ThankyouScanError:
+            raise
+        except Exception as exc:
+            _raise_translated(self, exc, what, phase, budget or self._budget)
 
     def _require_client(self) -> IMAPClient:
         if self._client is None or not self._opened:
@@ -375,23 +582,24 @@ class ImapSource:
         return self._client
 
     def _call(self, what: str, action: Callable[[IMAPClient], T]) -> T:
-        """Run one IMAP command, translating errors; a dropped connection propagates as RETRYABLE."""
+        """Run one IMAP command within its time and size budget, translating errors.
+
+        After anything but a clean NO or BAD the connection is dropped, not logged out:
+        its state is unknown. A lost connection raises a ConnectError that
+        ``_with_reconnect`` retries.
+        """
         client = self._require_client()
+        self._budget.start(what)
+        # imaplib keeps untagged responses nobody asked for until the next SELECT; a server
+        # could pile them up command after command. Each command's own are read within it.
+        client._imap.untagged_responses.clear()  # noqa: SLF001
         try:
-            return action(client)
-        except RETRYABLE:
+            with self._translate(what, COMMAND):
+                return action(client)
+        except ImapError as exc:
+            if not isinstance(exc, ServerError):
+                self._drop()
             raise
-        except TimeoutError as exc:
-            raise ImapTimeoutError(
-                f"{self.host} stopped answering ({what}) for {self.timeout:g} s — try again, or raise --timeout",
-                host=self.host,
-            ) from exc
-        except IMAPClientError as exc:
-            raise ServerError(
-                f"{self.host} refused {what}: {self._scrub(_server_text(exc))}", host=self.host
-            ) from exc
-        except OSError as exc:
-            raise ConnectionError(str(exc)) from exc
 
     # -- folders ----------------------------------------------------------------
 
@@ -465,21 +673,21 @@ class ImapSource:
     def _examine(self, name: str) -> FolderState:
         """EXAMINE the folder (read-only) and say where it stands."""
 
-        def examine(client: IMAPClient) -> dict[bytes, Any]:
-            result: dict[bytes, Any] = client.select_folder(name, readonly=True)
-            return result
+        def examine(client: IMAPClient) -> FolderState:
+            selected: dict[bytes, Any] = client.select_folder(name, readonly=True)
+            uidvalidity = selected.get(b"UIDVALIDITY")
+            return FolderState(
+                0 if uidvalidity is None else _nz_number(uidvalidity, "UIDVALIDITY"),
+                None if selected.get(b"UIDNEXT") is None else _nz_number(selected[b"UIDNEXT"], "UIDNEXT"),
+                None if selected.get(b"EXISTS") is None else _number(selected[b"EXISTS"], "EXISTS"),
+            )
 
         try:
-            selected = self._call(f"EXAMINE {name!r}", examine)
+            return self._call(f"EXAMINE {name!r}", examine)
         except ServerError as exc:
             raise FolderNotFoundError(
                 f"cannot open the folder {name!r} on {self.host}: {exc}", host=self.host
             ) from exc
-        return FolderState(
-            int(selected.get(b"UIDVALIDITY", 0)),
-            _int_or_none(selected.get(b"UIDNEXT")),
-            _int_or_none(selected.get(b"EXISTS")),
-        )
 
     def _reexamine(self, name: str, uidvalidity: int) -> None:
         """After a reconnect: select the folder again, and make sure its UIDs still mean the same."""
@@ -497,10 +705,12 @@ class ImapSource:
         criteria: list[Any] = ["OR", "SINCE", day, "SENTSINCE", day] if day is not None else ["ALL"]
         uids = self._with_reconnect(
             "SEARCH",
-            lambda: self._call("SEARCH", lambda client: client.search(criteria)),
+            lambda: self._call(
+                "SEARCH", lambda client: [_nz_number(uid, "UID") for uid in client.search(criteria)]
+            ),
             after_reconnect=lambda: self._reexamine(name, uidvalidity),
         )
-        return sorted(int(uid) for uid in uids)
+        return sorted(uids)
 
     def _scan_folder(
         self, name: str, since: datetime | None, relevant: Relevant | None
@@ -706,36 +916,42 @@ class ImapSource:
     def _with_reconnect(
         self, what: str, action: Callable[[], T], *, after_reconnect: Callable[[], None] | None = None
     ) -> T:
-        """Run ``action``; when the connection drops, reconnect (with backoff) and run it again.
+        """Run ``action``; when the connection is lost, reconnect (with backoff) and run it again.
 
-        Gives up with ConnectError after ``retries`` failures in a row. A TLS or login
-        failure while reconnecting is final at once: retrying would not change it.
+        Gives up with ConnectError after ``retries`` failures in a row. Final at once,
+        because retrying would not change them: TLS and login failures, a timeout (the
+        wait is already ``timeout``), invalid server data, and a server that cannot be
+        reached on the first try (a wrong host or port).
         """
         failures = 0
         while True:
             try:
                 if self._client is None:
-                    self._client = self._connect()
-                    self.reconnects += 1
-                    if after_reconnect is not None:
-                        after_reconnect()
+                    reconnecting = self._logged_in_once
+                    try:
+                        self._client = self._connect()
+                    except ConnectError as exc:
+                        if not reconnecting or isinstance(exc, (TlsError, ImapTimeoutError)):
+                            raise
+                        raise _ConnectionLost(str(exc), host=self.host, reason=f"{what}: {exc}") from exc
+                    if reconnecting:
+                        self.reconnects += 1
+                        if after_reconnect is not None:
+                            after_reconnect()
                 return action()
-            except (*RETRYABLE, ConnectError) as exc:
-                if isinstance(exc, TlsError):
-                    raise
+            except _ConnectionLost as exc:
                 failures += 1
                 if failures > self.retries:
                     raise ConnectError(
-                        f"the connection to {self.host} keeps failing ({what}: {exc or type(exc).__name__}); "
+                        f"the connection to {self.host} keeps failing ({exc.reason}); "
                         f"gave up after {self.retries} retries — no report was made",
                         host=self.host,
                     ) from None
                 delay = self.backoff * 2 ** (failures - 1)
                 log.warning(
-                    "the connection to %s failed during %s (%s); retrying in %.1f s (%d/%d)",
+                    "the connection to %s failed (%s); retrying in %.1f s (%d/%d)",
                     self.host,
-                    what,
-                    exc or type(exc).__name__,
+                    exc.reason,
                     delay,
                     failures,
                     self.retries,
@@ -746,7 +962,7 @@ class ImapSource:
     def _drop(self) -> None:
         client, self._client = self._client, None
         if client is not None:
-            with contextlib.suppress(IMAPClientError, OSError):
+            with contextlib.suppress(Exception):
                 client.shutdown()
 
 
@@ -813,6 +1029,175 @@ def _xoauth2_login(client: IMAPClient, user: str, token: str) -> None:
     imap.state = "AUTH"  # what imaplib's authenticate() does on success
 
 
+def _password_login(client: IMAPClient, user: str, password: str) -> None:
+    """LOGIN with the user as a quoted string and the password as a quoted string, or, when it
+    is not ASCII, as a literal of its UTF-8 bytes (imaplib would fail encoding it as ASCII).
+
+    The caller has refused control characters, which neither form may carry.
+    """
+    imap = client._imap  # noqa: SLF001 - imaplib's LOGIN neither quotes the user nor sends literals
+    if password.isascii():
+        status, data = imap._simple_command("LOGIN", _quoted(user), _quoted(password))  # noqa: SLF001
+    else:
+        imap.literal = password.encode("utf-8")
+        status, data = imap._simple_command("LOGIN", _quoted(user))  # noqa: SLF001
+    if status != "OK":
+        raise LoginError(
+            b" ".join(item for item in data if isinstance(item, bytes)).decode("utf-8", "replace")
+        )
+    imap.state = "AUTH"  # what imaplib's login() does on success
+
+
+def _quoted(text: str) -> str:
+    """An IMAP quoted string (RFC 3501): backslash and double quote escaped."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+class _ConnectionLost(ConnectError):
+    """The connection broke after it was made; ``_with_reconnect`` retries it."""
+
+    def __init__(self, message: str, *, host: str, reason: str) -> None:
+        self.reason = reason
+        super().__init__(message, host=host)
+
+
+CONNECTING, LOGGING_IN, COMMAND = "connecting", "login", "command"
+ANY_PHASE = frozenset({CONNECTING, LOGGING_IN, COMMAND})
+AFTER_CONNECT = frozenset({LOGGING_IN, COMMAND})
+
+
+def _where(source: ImapSource) -> str:
+    return f"{source.host}:{source.port}"
+
+
+def _not_found(source: ImapSource, exc: BaseException, what: str, budget: _Budget) -> ImapError:
+    reason = exc.strerror if isinstance(exc, OSError) else exc
+    return ConnectError(f"cannot find the server {source.host!r} ({reason})", host=source.host)
+
+
+def _timed_out(source: ImapSource, exc: BaseException, what: str, budget: _Budget) -> ImapError:
+    return ImapTimeoutError(
+        f"{_where(source)} timed out after {budget.seconds:g} s ({what}): the server stopped answering or "
+        "answered too slowly — check the host and port and the network, or raise --timeout",
+        host=source.host,
+    )
+
+
+def _too_much(source: ImapSource, exc: BaseException, what: str, budget: _Budget) -> ImapError:
+    return InvalidResponseError(
+        f"the server sent {exc} — more than any IMAP answer needs; {source.host} is broken or hostile",
+        host=source.host,
+    )
+
+
+def _invalid(source: ImapSource, exc: BaseException, what: str, budget: _Budget) -> ImapError:
+    said = source._scrub(_server_text(exc))  # noqa: SLF001
+    return InvalidResponseError(
+        f"the server sent an invalid answer to {what}: {said[:300]} — {source.host} is broken or hostile",
+        host=source.host,
+    )
+
+
+def _untrusted(source: ImapSource, exc: BaseException, what: str, budget: _Budget) -> ImapError:
+    reason = exc.verify_message if isinstance(exc, ssl.SSLCertVerificationError) else exc
+    return TlsError(
+        f"the TLS certificate of {_where(source)} is not trusted ({reason}) — if this is your own "
+        "server, pass its CA certificate with --tls-ca FILE; --insecure-skip-verify turns checking "
+        "off (unsafe)",
+        host=source.host,
+    )
+
+
+def _tls_failed(source: ImapSource, exc: BaseException, what: str, budget: _Budget) -> ImapError:
+    reason = (exc.reason if isinstance(exc, ssl.SSLError) else None) or exc
+    return TlsError(
+        f"TLS with {_where(source)} failed ({reason}) — check --imap-port and --security "
+        "(ssl is usually port 993, starttls port 143)",
+        host=source.host,
+    )
+
+
+def _cannot_connect(source: ImapSource, exc: BaseException, what: str, budget: _Budget) -> ImapError:
+    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else source._scrub(_server_text(exc))  # noqa: SLF001
+    return ConnectError(f"cannot connect to {_where(source)}: {reason}", host=source.host)
+
+
+def _lost(source: ImapSource, exc: BaseException, what: str, budget: _Budget) -> ImapError:
+    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else source._scrub(_server_text(exc))  # noqa: SLF001
+    return _ConnectionLost(
+        f"the connection to {_where(source)} was lost during {what} ({reason})",
+        host=source.host,
+        reason=f"{what}: {reason}",
+    )
+
+
+def _login_refused(source: ImapSource, exc: BaseException, what: str, budget: _Budget) -> ImapError:
+    said = source._scrub(_server_text(exc))  # noqa: SLF001
+    return AuthenticationError(
+        f"{source.host} refused the login for {source.user!r}: {said} — check the user name and the "
+        "password (Gmail needs an app password or OAuth2; see docs/imap.md)",
+        host=source.host,
+    )
+
+
+def _refused(source: ImapSource, exc: BaseException, what: str, budget: _Budget) -> ImapError:
+    said = source._scrub(_server_text(exc))  # noqa: SLF001
+    return ServerError(f"{source.host} refused {what}: {said}", host=source.host)
+
+
+Translate = Callable[["ImapSource", BaseException, str, _Budget], ImapError]
+
+FOREIGN_ERRORS: tuple[tuple[type[BaseException], frozenset[str], Translate], ...] = (
+    (socket.gaierror, ANY_PHASE, _not_found),
+    (TimeoutError, ANY_PHASE, _timed_out),
+    (_Overrun, ANY_PHASE, _too_much),
+    (ssl.SSLCertVerificationError, ANY_PHASE, _untrusted),
+    (ssl.SSLError, frozenset({CONNECTING}), _tls_failed),
+    (ssl.SSLError, AFTER_CONNECT, _lost),
+    (OSError, frozenset({CONNECTING}), _cannot_connect),
+    (OSError, AFTER_CONNECT, _lost),
+    (EOFError, ANY_PHASE, _lost),
+    (IMAPClientAbortError, ANY_PHASE, _lost),
+    (ProtocolError, ANY_PHASE, _invalid),
+    (ValueError, frozenset({COMMAND}), _invalid),
+    (OverflowError, frozenset({COMMAND}), _invalid),
+    (LoginError, frozenset({LOGGING_IN}), _login_refused),
+    (IMAPClientError, frozenset({CONNECTING}), _cannot_connect),
+    (IMAPClientError, frozenset({LOGGING_IN}), _login_refused),
+    (IMAPClientError, frozenset({COMMAND}), _refused),
+)
+"""(foreign error, phases, what it becomes). The entry for the most specific class of the
+error wins (modelled on httpx's ``map_httpcore_exceptions``): a LoginError is a wrong
+password, its base IMAPClientError in a command a refusal, an abort a lost connection."""
+
+
+def _cause(exc: BaseException) -> BaseException:
+    """The error that tells what happened: imaplib and imapclient wrap a lost connection or a
+    timeout in their own errors (imapclient's login turns *every* error into LoginError)."""
+    while isinstance(exc, IMAPClientError) and isinstance(
+        exc.__context__, (OSError, EOFError, _Overrun, IMAPClientAbortError, ProtocolError)
+    ):
+        exc = exc.__context__
+    return exc
+
+
+def _raise_translated(source: ImapSource, exc: Exception, what: str, phase: str, budget: _Budget) -> NoReturn:
+    cause = _cause(exc)
+    lineage = type(cause).__mro__
+    matches = [
+        (lineage.index(foreign), translate)
+        for foreign, phases, translate in FOREIGN_ERRORS
+        if phase in phases and isinstance(cause, foreign)
+    ]
+    if not matches:
+        raise exc
+    _rank, translate = min(matches, key=lambda match: match[0])
+    error = translate(source, cause, what, budget)
+    if phase == LOGGING_IN:
+        raise error from None  # imaplib's frames and messages around LOGIN could hold the secret
+    raise error from exc
+
+
 @dataclass(frozen=True, slots=True)
 class FolderState:
     """What EXAMINE says of a folder (UIDNEXT and EXISTS when the server sent them)."""
@@ -822,8 +1207,18 @@ class FolderState:
     exists: int | None
 
 
-def _int_or_none(value: object) -> int | None:
-    return value if isinstance(value, int) else None  # imapclient parses the numbers it gets
+def _number(value: object, what: str) -> int:
+    """A number the server sent (imapclient has parsed it), checked: 0 .. 2**32 - 1."""
+    if isinstance(value, int) and 0 <= value < UID_LIMIT:
+        return value
+    raise ValueError(f"{what} {str(value)[:40]!r} is not a number from 0 to {UID_LIMIT - 1}")
+
+
+def _nz_number(value: object, what: str) -> int:
+    """A UID, UIDVALIDITY or UIDNEXT the server sent, checked: 1 .. 2**32 - 1."""
+    if isinstance(value, int) and 0 < value < UID_LIMIT:
+        return value
+    raise ValueError(f"{what} {str(value)[:40]!r} is not a number from 1 to {UID_LIMIT - 1}")
 
 
 def _text(value: bytes | str) -> str:
