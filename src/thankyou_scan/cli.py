@@ -507,6 +507,16 @@ def _cmd_folders(args: argparse.Namespace) -> int:
     return 0
 
 
+FLAGS = {
+    "security": "--security",
+    "port": "--imap-port",
+    "tls_ca": "--tls-ca FILE",
+    "verify": "--insecure-skip-verify",
+    "timeout": "--timeout SECONDS",
+    "folders": "--folder NAME",
+}
+"""The flag for each library parameter an error message may ask to change (ThankyouScanError.options)."""
+
 _COMMANDS = {"scan": _cmd_scan, "demo": _cmd_demo, "check": _cmd_check, "folders": _cmd_folders}
 
 
@@ -524,7 +534,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _COMMANDS[args.command](args)
     except ThankyouScanError as exc:
         # One line per problem (a calendar error has several); whatever they quote is made visible.
-        for line in str(exc).split("\n"):
+        lines = str(exc).split("\n")
+        flags = [FLAGS[option] for option in exc.options if option in FLAGS]
+        if flags:
+            lines[-1] += f" (on the command line: {', '.join(flags)})"
+        for line in lines:
             print(f"{PROG}: error: {visible(line)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:

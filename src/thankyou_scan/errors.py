@@ -26,12 +26,23 @@ translated where they enter and chained with ``raise ... from``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Self
 
 
 class ThankyouScanError(Exception):
-    """Base class of every error thankyou-scan raises on purpose."""
+    """Base class of every error thankyou-scan raises on purpose.
+
+    ``options`` names the parameters the message asks to change (``"tls_ca"``,
+    ``"security"``...): messages speak of parameters, and the CLI adds its flags.
+    """
 
     exit_code = 2
+    options: tuple[str, ...] = ()
+
+    def about(self, *options: str) -> Self:
+        """This error, noting the parameters its message refers to; returns ``self`` to raise."""
+        self.options = options
+        return self
 
 
 class UsageError(ThankyouScanError, ValueError):

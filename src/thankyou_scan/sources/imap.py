@@ -411,9 +411,9 @@ class ImapSource:
             raise UsageError(f"security {security!r} is not one of {', '.join(SECURITY_MODES)}")
         if security == "plain" and not is_loopback(host):
             raise UsageError(
-                f"refusing an unencrypted connection to {host}: 'plain' is only for a server on this "
-                "machine (localhost, 127.0.0.1) — use --security ssl or starttls"
-            )
+                f"refusing an unencrypted connection to {host}: security 'plain' is only for a server on "
+                "this machine (localhost, 127.0.0.1) — use security 'ssl' or 'starttls'"
+            ).about("security")
         if (password is None) == (oauth2_token is None):
             raise UsageError("give exactly one of a password or an OAuth2 token")
         if not timeout > 0:
@@ -497,7 +497,7 @@ class ImapSource:
                 raise UsageError(f"cannot load the CA certificate {self.tls_ca}: {exc}") from exc
         if not self.verify:
             log.warning(
-                "TLS certificate checking is OFF for %s (--insecure-skip-verify): anyone between you and "
+                "TLS certificate checking is OFF for %s (verify=False): anyone between you and "
                 "the server can read your mail and your password",
                 self.host,
             )
@@ -512,9 +512,9 @@ class ImapSource:
                 return resolve_loopback(self.host, self.port)
             except UsageError as exc:
                 raise UsageError(
-                    f"refusing an unencrypted connection: {exc} — 'plain' is only for a server on this "
-                    "machine; use --security ssl or starttls"
-                ) from None
+                    f"refusing an unencrypted connection: {exc} — security 'plain' is only for a server on "
+                    "this machine; use security 'ssl' or 'starttls'"
+                ).about("security") from None
         return cast("list[AddressInfo]", socket.getaddrinfo(self.host, self.port, type=socket.SOCK_STREAM))
 
     def _connect(self) -> IMAPClient:
@@ -535,9 +535,9 @@ class ImapSource:
                 if self.security == "starttls":
                     if b"STARTTLS" not in client.capabilities():
                         raise ConnectError(
-                            f"{where} does not offer STARTTLS — try --security ssl (usually port 993)",
+                            f"{where} does not offer STARTTLS — try security 'ssl' (usually port 993)",
                             host=self.host,
-                        )
+                        ).about("security", "port")
                     client.starttls(context)
             client.normalise_times = False
             budget.start("LOGIN")
@@ -629,10 +629,10 @@ class ImapSource:
             chosen = choose_sent_folder(folders)
             if chosen is None:
                 raise FolderNotFoundError(
-                    f"no Sent folder found on {self.host} — folders there: {names}; name one with --folder",
+                    f"no Sent folder found on {self.host} — folders there: {names}; name the one to read",
                     host=self.host,
                     folders=tuple(f.name for f in folders),
-                )
+                ).about("folders")
             return [chosen]
         by_name = {folder.name: folder for folder in folders}
         by_casefold = {folder.name.casefold(): folder for folder in folders}
@@ -1078,9 +1078,9 @@ def _not_found(source: ImapSource, exc: BaseException, what: str, budget: _Budge
 def _timed_out(source: ImapSource, exc: BaseException, what: str, budget: _Budget) -> ImapError:
     return ImapTimeoutError(
         f"{_where(source)} timed out after {budget.seconds:g} s ({what}): the server stopped answering or "
-        "answered too slowly — check the host and port and the network, or raise --timeout",
+        "answered too slowly — check the host and port and the network, or raise the timeout",
         host=source.host,
-    )
+    ).about("timeout")
 
 
 def _too_much(source: ImapSource, exc: BaseException, what: str, budget: _Budget) -> ImapError:
@@ -1102,19 +1102,18 @@ def _untrusted(source: ImapSource, exc: BaseException, what: str, budget: _Budge
     reason = exc.verify_message if isinstance(exc, ssl.SSLCertVerificationError) else exc
     return TlsError(
         f"the TLS certificate of {_where(source)} is not trusted ({reason}) — if this is your own "
-        "server, pass its CA certificate with --tls-ca FILE; --insecure-skip-verify turns checking "
-        "off (unsafe)",
+        "server, trust its CA certificate (tls_ca); turning verification off (verify=False) is unsafe",
         host=source.host,
-    )
+    ).about("tls_ca", "verify")
 
 
 def _tls_failed(source: ImapSource, exc: BaseException, what: str, budget: _Budget) -> ImapError:
     reason = (exc.reason if isinstance(exc, ssl.SSLError) else None) or exc
     return TlsError(
-        f"TLS with {_where(source)} failed ({reason}) — check --imap-port and --security "
+        f"TLS with {_where(source)} failed ({reason}) — check the port and the security mode "
         "(ssl is usually port 993, starttls port 143)",
         host=source.host,
-    )
+    ).about("port", "security")
 
 
 def _cannot_connect(source: ImapSource, exc: BaseException, what: str, budget: _Budget) -> ImapError:

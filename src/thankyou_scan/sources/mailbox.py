@@ -153,7 +153,7 @@ class _FileSource:
             common = ", ".join(f"{address} ({count})" for address, count in senders.most_common(3))
             warning = (
                 f"{where} is From you ({', '.join(sorted(mine))}); the most common senders are {common} — "
-                "set me (the calendar's `me:` or --me) to the address you send from"
+                "put the address you send from in the calendar's `me:`"
             )
         self.warnings = (warning,)
         log.warning("%s", warning)
