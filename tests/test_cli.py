@@ -592,3 +592,16 @@ def test_a_mailbox_name_that_is_not_utf8_does_not_stop_the_report(
     code, out, err = run(capsys, "scan", *argv, "--output", str(target))
     assert (code, out, err) == (1, "", "")
     assert ("Sent\\xff.mbox" if format == "text" else "Sent\\udcff.mbox") in target.read_text()
+
+
+def test_check_warns_while_me_is_the_templates_placeholder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    template = (Path(__file__).resolve().parent.parent / "examples" / "calendar.yaml").read_text()
+    calendar = tmp_path / "mine.yaml"
+    calendar.write_text(template)
+    code, _, err = run(capsys, "check", str(calendar))
+    assert code == 0 and "still holds the example address you@gmail.com" in err
+    calendar.write_text(template.replace("you@gmail.com", "jordan@example.com"))
+    code, _, err = run(capsys, "check", str(calendar))
+    assert code == 0 and "example address" not in err

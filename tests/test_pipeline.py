@@ -87,3 +87,35 @@ def test_source_is_asked_for_a_window_with_a_day_of_slack() -> None:
     now = datetime(2026, 11, 20, tzinfo=UTC)
     scan(CALENDAR, Recording([]), now=now)
     assert asked == [(datetime(2026, 10, 31, 4, 30, tzinfo=UTC), now)]
+
+
+# -- reports that look wrong say so (issue 9) -----------------------------------------------
+
+ONE_EVENT = parse_calendar(
+    "version: 1\ntimezone: UTC\nevents:\n"
+    "  - {title: Onsite, kind: interview, start: 2026-11-02 10:00, people: [ada@acme.example]}\n"
+)
+NOW = datetime(2026, 11, 10, tzinfo=UTC)
+
+
+def test_no_sent_mail_read_at_all_is_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level("WARNING", logger="thankyou_scan"):
+        report = scan(ONE_EVENT, StaticSource([], folder="Sent"), now=NOW)
+    assert [f.status for f in report.followups] == [Status.MISSING]
+    assert any("no sent message was read from static Sent" in w for w in report.warnings)
+    assert "no sent message was read" in caplog.text
+
+
+def test_sent_mail_to_nobody_in_the_calendar_is_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    from thankyou_scan import SentMessage
+
+    elsewhere = [SentMessage(datetime(2026, 11, 3, tzinfo=UTC), (f"x{n}@else.example",)) for n in range(3)]
+    source = StaticSource(elsewhere)
+    with caplog.at_level("WARNING", logger="thankyou_scan"):
+        report = scan(ONE_EVENT, source, now=NOW)
+    assert any(
+        "3 sent messages were read" in w and "none of them went to anybody" in w for w in report.warnings
+    )
+    # ... and nothing is said when the report looks right
+    to_ada = SentMessage(datetime(2026, 11, 3, tzinfo=UTC), ("ada@acme.example",))
+    assert scan(ONE_EVENT, StaticSource([*elsewhere, to_ada]), now=NOW).warnings == ()
