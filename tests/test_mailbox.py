@@ -193,15 +193,15 @@ ME_MAIL = [
 ]
 
 
-def test_takeout_labels_decide_and_drafts_never_count(tmp_path: Path) -> None:
-    path = write_mbox(
-        tmp_path / "All mail Including Spam and Trash.mbox",
-        [(FROM_DATE, raw_message(to=f"{name}@x.example", sender=sender, extra=labels)) for name, labels, sender in ME_MAIL],
-    )  # fmt: skip
+@pytest.mark.parametrize("kind", ["mbox", "maildir"])
+def test_takeout_labels_decide_and_drafts_never_count(tmp_path: Path, kind: str) -> None:
+    mail = [
+        raw_message(to=f"{name}@x.example", sender=sender, extra=labels) for name, labels, sender in ME_MAIL
+    ]
     expected = ["received-sent-label@x.example", "sent@x.example"]
-    assert recipients(MboxSource(path)) == expected
+    assert recipients(file_source(tmp_path / "plain", kind, mail)) == expected
     # `me` changes nothing where labels are: a draft, trash, spam or received mail From you is not sent
-    assert recipients(MboxSource(path, me=["me@example.com"])) == expected
+    assert recipients(file_source(tmp_path / "me", kind, mail, me=["me@example.com"])) == expected
 
 
 def test_drafts_in_takeout_never_turn_missing_into_sent(tmp_path: Path) -> None:
@@ -236,6 +236,7 @@ def file_source(
     tmp_path: Path, kind: str, messages: list[bytes], *, me: list[str] | None = None
 ) -> MboxSource | MaildirSource:
     """The messages as an mbox file or as a Maildir."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
     if kind == "mbox":
         return MboxSource(write_mbox(tmp_path / "Sent.mbox", [(FROM_DATE, raw) for raw in messages]), me=me)
     for sub in ("cur", "new", "tmp"):
