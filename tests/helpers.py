@@ -90,8 +90,28 @@ HEADER_CASES.append(
         "two@acme.example",
     )
 )
+HEADER_CASES += [
+    (
+        "fold-that-lost-its-indent",  # everything below the stray line was lost (php-mime-mail-parser issue84)
+        b"From: me@example.com\nReceived: from x\nby localhost with SMTP; 19 Nov 2014 08:46:08 -0000\n"
+        b"Subject: x\nTo: Levi <levi@acme.example>\nDate: Mon, 2 Nov 2026 18:00:00 +0000\nMessage-ID: <lost-indent@x>\n\nbody\n",
+        "levi@acme.example",
+    ),
+    (
+        "name-before-a-bare-address",  # an encoded-word name, no angle brackets (a Korean client)
+        b"From: me@example.com\nTo: =?ks_c_5601-1987?B?J7Czud/GwCc=?= dev@acme.example\nSubject: x\n"
+        b"Date: Mon, 2 Nov 2026 18:00:00 +0000\nMessage-ID: <bare@x>\n\nbody\n",
+        "dev@acme.example",
+    ),
+]
 # A bare CR ends a header line for the email package (and for mail-parser): only file
 # sources can carry it, IMAP servers rewrite line ends.
+SPACE_BEFORE_COLON_CASE = (  # RFC 5322's obsolete syntax; IMAP servers may not serve it as To
+    "space-before-the-colon",
+    b"From: me@example.com\nTo : spacey@acme.example\nSubject: x\n"
+    b"Date: Mon, 2 Nov 2026 18:00:00 +0000\nMessage-ID: <spacey@x>\n\nbody\n",
+    "spacey@acme.example",
+)
 BARE_CR_CASE = (
     "bare-cr-before-to",
     b"From: me@example.com\nSubject: x\rTo: hedy@acme.example\n"

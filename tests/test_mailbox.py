@@ -11,7 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from helpers import BARE_CR_CASE, HEADER_CASES, header_case_calendar, raw_message, write_mbox
+from helpers import (
+    BARE_CR_CASE,
+    HEADER_CASES,
+    SPACE_BEFORE_COLON_CASE,
+    header_case_calendar,
+    raw_message,
+    write_mbox,
+)
 from thankyou_scan import MailboxError, MaildirSource, MboxSource, Source, StaticSource, parse_calendar, scan
 
 UTC = timezone.utc
@@ -274,7 +281,9 @@ def test_a_labelled_store_without_sent_mail_says_so(tmp_path: Path, caplog: pyte
 
 
 @pytest.mark.parametrize("kind", ["mbox", "maildir"])
-@pytest.mark.parametrize("case", [*HEADER_CASES, BARE_CR_CASE], ids=lambda case: case[0])
+@pytest.mark.parametrize(
+    "case", [*HEADER_CASES, BARE_CR_CASE, SPACE_BEFORE_COLON_CASE], ids=lambda case: case[0]
+)
 def test_real_world_headers_find_every_recipient(
     tmp_path: Path, kind: str, case: tuple[str, bytes, str]
 ) -> None:

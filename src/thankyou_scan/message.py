@@ -77,7 +77,41 @@ def read_headers(raw: bytes) -> Message:
         raise MessageError(
             f"its header block is {len(block):,} bytes, over the {MAX_HEADER_BLOCK:,}-byte limit"
         )
-    return _PARSER.parsestr(block.decode("utf-8", "replace"), headersonly=True)
+    return _PARSER.parsestr(_repaired(block.decode("utf-8", "replace")), headersonly=True)
+
+
+# The email package's test for a header line (feedparser's headerRE), and line ends as it splits them.
+_HEADER_START = re.compile(r"From |[\041-\071\073-\176]*:|[\t ]")
+_OBSOLETE_NAME = re.compile(r"([\041-\071\073-\176]+)[\t ]+:")
+_LINE_BREAK = re.compile(r"(\r\n|\r|\n)")
+
+
+def _repaired(text: str) -> str:
+    """The header block with the lines the email package would stop at mended, so no field below is lost.
+
+    ``To : x`` (a space before the colon, RFC 5322's obsolete syntax) becomes ``To: x``.
+    Any other line that is neither a field nor indented (a fold that lost its indent, a
+    stray word) is dropped with its continuation lines: left in, the parser takes it for
+    the start of the body and loses every field after it; joined to the field above, it
+    would change that field's value.
+    """
+    parts = _LINE_BREAK.split(text)
+    kept: list[str] = []
+    dropping = False
+    for index in range(0, len(parts), 2):
+        line, end = parts[index], parts[index + 1] if index + 1 < len(parts) else ""
+        if line[:1] in (" ", "\t"):
+            if not dropping:
+                kept.append(line + end)
+            continue
+        dropping = False
+        if not line or _HEADER_START.match(line):
+            kept.append(line + end)
+        elif obsolete := _OBSOLETE_NAME.match(line):
+            kept.append(f"{obsolete.group(1)}:{line[obsolete.end() :]}{end}")
+        else:
+            dropping = True
+    return "".join(kept)
 
 
 def addresses_in(headers: Message, *names: str) -> list[str]:
@@ -94,7 +128,20 @@ def addresses_in(headers: Message, *names: str) -> list[str]:
         pairs = email.utils.getaddresses(values, **_LENIENT)
     except RecursionError:
         raise MessageError(f"its {'/'.join(names)} fields nest too deeply to read") from None
-    return [address.strip() for _name, address in pairs if "@" in address]
+    return [address for address in map(_address, (found for _name, found in pairs)) if "@" in address]
+
+
+def _address(found: str) -> str:
+    """An address as getaddresses found it, less a name written before it without ``<>``.
+
+    ``Ada Lovelace ada@acme.example`` (or an encoded-word name) comes back as one
+    "address" with spaces in it; the address is its last word. Quoted local parts keep
+    their spaces.
+    """
+    found = found.strip()
+    if '"' not in found and any(character.isspace() for character in found):
+        return found.split()[-1]
+    return found
 
 
 # An unquoted display name that looks like an address, right before an angle address:
