@@ -1,6 +1,8 @@
-"""Write tests/data/corpus/calendar.yaml: events around the corpus messages, for their real recipients.
+"""Write a corpus's calendar.yaml: events around its messages, for their real recipients.
 
-A one-off, kept for the record (the calendar is committed; rerunning gives the same file).
+    python scripts/corpus_calendar.py tests/data/corpus     # or tests/data/corpus2 --boundaries
+
+A one-off, kept for the record (the calendars are committed; rerunning gives the same files).
 It reads the messages through tests/corpus_oracle.py, never through thankyou_scan.
 
 * For each message, up to six of its recipients (all of them, or the first address and the
@@ -14,6 +16,10 @@ It reads the messages through tests/corpus_oracle.py, never through thankyou_sca
 * Addresses that only look like recipients (a display name written as an address): never sent.
 * Some events in a zone of their own, in local time.
 * Addresses written as a person would type them: other case, Gmail dots and +tags.
+* With --boundaries (corpus2): per recipient, events starting at the message's second (it
+  does not count), with the deadline at it (sent) or a second before (late), starting a
+  second before it (counts); and people known by name at a recipient's parent domain (no
+  match) or at its domain written in capitals (a match).
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ import sys
 from collections import defaultdict
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
@@ -35,6 +42,7 @@ from email_validator import EmailNotValidError, validate_email
 import corpus_oracle as oracle
 
 HOUR = timedelta(hours=1)
+SECOND = timedelta(seconds=1)
 ZONES = ["America/New_York", "Europe/Berlin", "Asia/Kolkata", "Australia/Sydney", "America/St_Johns"]
 NOW = oracle.NOW
 
@@ -47,11 +55,11 @@ def stamp(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M") + "Z"
 
 
-def chosen_recipients(file: str, raw: bytes) -> list[str]:
+def chosen_recipients(file: str, raw: bytes, decisions: dict[str, dict[str, Any]]) -> list[str]:
     """Every address when there are six or fewer, else the first and the last of every To/Cc/Bcc
     field (as written); at most six. A hand decision's recipients replace the message's."""
-    if "recipients" in oracle.HAND_DECISIONS.get(file, {}):
-        return [a for a in oracle.HAND_DECISIONS[file]["recipients"] if usable(a)][:6]
+    if "recipients" in decisions.get(file, {}):
+        return [a for a in decisions[file]["recipients"] if usable(a)][:6]
     message = email.message_from_bytes(raw, policy=email.policy.compat32)
     fields = [
         [a for _n, a in email.utils.getaddresses([str(value)], **oracle.LENIENT) if "@" in a]
@@ -95,8 +103,9 @@ def as_typed(address: str, n: int) -> str:
     return address
 
 
-def main() -> None:
-    readings = oracle.read_corpus()
+def main(corpus: Path, boundaries: bool) -> None:
+    readings = oracle.read_corpus(corpus)
+    decisions = oracle.hand_decisions(corpus)
     by_address: dict[str, list[datetime]] = defaultdict(list)
     by_domain: dict[str, list[datetime]] = defaultdict(list)
     for reading in readings.values():
@@ -111,7 +120,7 @@ def main() -> None:
         return max(earlier) if earlier else None
 
     lines = [
-        "# The corpus calendar: real recipients of tests/data/corpus/messages (see PROVENANCE.md).",
+        f"# The corpus calendar: real recipients of tests/data/{corpus.name}/messages (see PROVENANCE.md).",
         "# Written by scripts/corpus_calendar.py; times are UTC unless the event names its zone.",
         "version: 1",
         "timezone: UTC",
@@ -124,8 +133,8 @@ def main() -> None:
         when = datetime.fromisoformat(reading["date"])
         if when.year < 1971:
             continue  # before any calendar anyone keeps
-        raw = (oracle.CORPUS / "messages" / file).read_bytes()
-        for k, address in enumerate(chosen_recipients(file, raw)):
+        raw = (corpus / "messages" / file).read_bytes()
+        for k, address in enumerate(chosen_recipients(file, raw, decisions)):
             key = oracle.normalize(address)
             times = by_address[key]
             if times.count(when) > 1:
@@ -171,10 +180,10 @@ def main() -> None:
 
     # Addresses a hand decision says are not recipients (an unquoted display name that looks
     # like an address): an event placed as if the message were their note. It must not count.
-    for file, decision in sorted(oracle.HAND_DECISIONS.items()):
+    for file, decision in sorted(decisions.items()):
         if "recipients" not in decision:
             continue
-        raw = (oracle.CORPUS / "messages" / file).read_bytes()
+        raw = (corpus / "messages" / file).read_bytes()
         message = email.message_from_bytes(raw, policy=email.policy.compat32)
         values = [str(v) for field in ("To", "Cc", "Bcc") for v in message.get_all(field) or []]
         kept = {oracle.normalize(a) for a in decision["recipients"]}
@@ -235,9 +244,55 @@ def main() -> None:
                      f"start: {stamp(start)}, duration: 1h, domain: {domain}, people: [Someone At {i}]}}")  # fmt: skip
     lines.append(f"  - {{id: nameless, title: No address and no domain, kind: meeting, start: {stamp(NOW - timedelta(days=20))}, "
                  f"people: [Unknown Person]}}")  # fmt: skip
-    (oracle.CORPUS / "calendar.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    if boundaries:
+        lines.extend(boundary_events(readings))
+    (corpus / "calendar.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"{len(lines) - 5} events", file=sys.stderr)
 
 
+def boundary_events(readings: dict[str, dict[str, Any]]) -> list[str]:
+    times: dict[str, list[datetime]] = defaultdict(list)
+    for reading in readings.values():
+        for address in reading["recipients"]:
+            times[address].append(datetime.fromisoformat(reading["date"]))
+    lines = []
+    for file, reading in sorted(readings.items()):
+        when = datetime.fromisoformat(reading["date"])
+        if when.year < 1971 or when > NOW:
+            continue
+        for k, a in enumerate(reading["recipients"]):
+            if not usable(a) or not a.isascii() or times[a].count(when) > 1:
+                continue
+            f, people = file[:4], json.dumps([a])
+            after = sorted(t for t in times[a] if t > when)
+            # Starting at the message's second: it does not count (only messages after the start),
+            # so the next one is the note; left out when two are at that next second (a tie).
+            if len(after) < 2 or after[0] != after[1]:
+                lines.append(f"  - {{id: {f}-{k}-atstart, title: At start {f}, kind: meeting, "
+                             f"start: '{exact(when)}', duration: 1h, people: {people}}}")  # fmt: skip
+            lines.append(f"  - {{id: {f}-{k}-atdeadline, title: At deadline {f}, kind: meeting, "
+                         f"start: '{exact(when - 25 * HOUR)}', duration: 1h, people: {people}}}")  # fmt: skip
+            lines.append(f"  - {{id: {f}-{k}-pastdeadline, title: Past deadline {f}, kind: meeting, "
+                         f"start: '{exact(when - 25 * HOUR - SECOND)}', duration: 1h, people: {people}}}")  # fmt: skip
+            lines.append(f"  - {{id: {f}-{k}-justbefore, title: Just before {f}, kind: interview, "
+                         f"start: '{exact(when - SECOND)}', duration: 1h, people: {people}}}")  # fmt: skip
+    # A person known by name at the parent domain of a recipient's subdomain (no match), and
+    # one at the recipient's domain written in capitals (a match).
+    domains = sorted({a.rpartition("@")[2] for r in readings.values() for a in r["recipients"]})
+    for i, domain in enumerate(d for d in domains if d.count(".") >= 2):
+        parent = domain.split(".", 1)[1]
+        if not (usable("x@" + parent) and usable("x@" + domain)):
+            continue
+        lines.append(f"  - {{id: parent-{i:03d}, title: Parent domain {parent}, kind: interview, start: "
+                     f"'1971-01-02 00:00:00Z', duration: 1h, domain: {parent}, people: [Parent Person {i}]}}")  # fmt: skip
+        lines.append(f"  - {{id: upper-{i:03d}, title: Upper domain {domain}, kind: interview, start: "
+                     f"'1971-01-02 00:00:00Z', duration: 1h, domain: {domain.upper()}, people: [Upper Person {i}]}}")  # fmt: skip
+    return lines
+
+
+def exact(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S") + "Z"
+
+
 if __name__ == "__main__":
-    main()
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else oracle.CORPUS, "--boundaries" in sys.argv)

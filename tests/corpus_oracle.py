@@ -1,4 +1,4 @@
-"""An independent reading of the corpus: docs/report.md applied literally, without thankyou_scan.
+"""An independent reading of a corpus: docs/report.md applied literally, without thankyou_scan.
 
 Two halves, both small enough to check by eye:
 
@@ -8,10 +8,11 @@ Two halves, both small enough to check by eye:
   a missing, zone-less or unreadable Date gives way to the mailbox's delivery time.
 * ``expected_followups``: the matching rules of docs/report.md over those readings.
 
-``python tests/corpus_oracle.py`` rewrites tests/data/corpus/readings.json (one entry per
-message, hand decisions from HAND_DECISIONS applied) and expected.json (the report).
-The tests use the committed files and ``expected_followups`` (for the subset an IMAP
-server could hold); nothing here imports thankyou_scan.
+``python tests/corpus_oracle.py [FOLDER]`` (default tests/data/corpus; also
+tests/data/corpus2) rewrites the folder's readings.json (one entry per message, the hand
+decisions of its hand_decisions.json applied) and expected.json (the report). The tests
+use the committed files and ``expected_followups`` (for the subset an IMAP server could
+hold); nothing here imports thankyou_scan.
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ from zoneinfo import ZoneInfo
 import yaml
 
 UTC = timezone.utc
-CORPUS = Path(__file__).parent / "data" / "corpus"
+CORPORA = (Path(__file__).parent / "data" / "corpus", Path(__file__).parent / "data" / "corpus2")
+CORPUS = CORPORA[0]
 NOW = datetime(2026, 11, 10, 12, 0, tzinfo=UTC)
 GMAIL = {"gmail.com", "googlemail.com"}
 # Newer Pythons read malformed lists strictly unless told not to; the oracle reads leniently everywhere.
@@ -41,38 +43,14 @@ LENIENT = {"strict": False} if "strict" in inspect.signature(email.utils.getaddr
 # parsedate_to_datetime returns a naive time for "-0000" as for no zone at all; RFC 5322
 # (3.3) says such a time is in UTC (only the sender's own zone is unknown), so it has a zone.
 NEGATIVE_ZERO = re.compile(r"\s-0000\s*(\([^()]*\)\s*)?$")
-
-# A careful human reading wins over the parser: file -> fields to override, with the reason.
-# Each is described in PROVENANCE.md ("Hand decisions").
-HAND_DECISIONS: dict[str, dict[str, Any]] = {
-    "0180-mail-parser-mail_test_19.eml": {
-        "recipients": ["charlie@example.com", "dave@example.com", "frank@example.com"],
-        "why": "'CC: eve@example.com <frank@example.com>': the address is frank's; eve@example.com is "
-        "the display name (unquoted), not a second recipient",
-    },
-    "0293-imap-tools-messages_error_emails_missing_body.eml.eml": {
-        "recipients": [],
-        "why": "'To: <Undisclosed-Recipient:@mailman.enron.com;>': an empty group in brackets, nobody",
-    },
-    "0341-imap-tools-messages_plain_emails_raw_email_with_at_display_name.eml.eml": {
-        "recipients": ["raasdnil@gmail.com", "smith@gmail.com", "tom@gmail.com"],
-        "why": "'Mikel@Lindsaar <raasdnil@gmail.com>': the address is raasdnil's; Mikel@Lindsaar is the "
-        "display name, not a recipient",
-    },
-    "0132-flufl-bounce-smtp32_01.txt.eml": {
-        "date": "2001-04-02T10:20:10+00:00",
-        "date_from": "header",
-        "why": "'Mon,  2 Apr 101 04:20:10 CST': RFC 5322 4.3 reads a three-digit year as 1900 + it (2001), "
-        "parsedate keeps year 101",
-    },
-    "0374-flanker-disposition-notification.eml.eml": {
-        "date": "1995-09-20T04:19:00+00:00",
-        "date_from": "header",
-        "why": "'Wed, 20 Sep 1995 00:19:00 (EDT) -0400': a comment may stand before the zone (RFC 5322 "
-        "obs-second's CFWS); parsedate sees no zone",
-    },
-}
-
+# RFC 5322 4.3: an alphabetic zone other than these (JST, CET, AST, a military letter but
+# "J") "SHOULD all be considered equivalent to -0000", i.e. UTC. parsedate gives a naive
+# time for most of them (and reads AST/ADT as Atlantic time), so a Date of RFC 5322's
+# shape (comments dropped) that ends in such a zone is read as UTC.
+NAMED_ZONES = {"UT", "GMT", "EST", "EDT", "CST", "CDT", "MST", "MDT", "PST", "PDT"}
+RFC_DATE = re.compile(
+    r"(?:[A-Za-z]{3} ?, ?)?\d{1,2} [A-Za-z]{3} \d{2,} \d{2} ?: ?\d{2}(?: ?: ?\d{2})? ([A-Za-z]+)"
+)
 
 # -- reading messages ----------------------------------------------------------------
 
@@ -99,6 +77,8 @@ def read_message(raw: bytes, delivered: datetime) -> dict[str, Any]:
             parsed = email.utils.parsedate_to_datetime(str(header))
             if parsed.tzinfo is None and NEGATIVE_ZERO.search(str(header)):
                 parsed = parsed.replace(tzinfo=UTC)  # RFC 5322 3.3: -0000 is UTC, sender's zone unknown
+            if other_alphabetic_zone(str(header)):
+                parsed = parsed.replace(tzinfo=UTC)  # RFC 5322 4.3: as -0000
             if parsed.tzinfo is not None:
                 moment, date_from = parsed.astimezone(UTC), "header"
         except (TypeError, ValueError, IndexError, OverflowError):
@@ -113,8 +93,14 @@ def read_message(raw: bytes, delivered: datetime) -> dict[str, Any]:
     }
 
 
-def provenance() -> list[dict[str, str]]:
-    lines = (CORPUS / "PROVENANCE.tsv").read_text(encoding="utf-8").splitlines()
+def other_alphabetic_zone(header: str) -> bool:
+    """Whether the Date is RFC 5322's date-time with an alphabetic zone of no known meaning."""
+    shape = RFC_DATE.fullmatch(" ".join(re.sub(r"\([^()]*\)", " ", header).split()))
+    return shape is not None and shape.group(1).upper() not in NAMED_ZONES | {"J"}
+
+
+def provenance(corpus: Path = CORPUS) -> list[dict[str, str]]:
+    lines = (corpus / "PROVENANCE.tsv").read_text(encoding="utf-8").splitlines()
     names = lines[0].split("\t")
     return [dict(zip(names, line.split("\t"), strict=True)) for line in lines[1:]]
 
@@ -123,11 +109,19 @@ def delivered(row: dict[str, str]) -> datetime:
     return datetime.strptime(row["delivered"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
 
 
-def read_corpus() -> dict[str, dict[str, Any]]:
+def hand_decisions(corpus: Path = CORPUS) -> dict[str, dict[str, Any]]:
+    """A careful human reading wins over the parser: file -> fields to override, with the reason
+    ("why"). Each is in the corpus's hand_decisions.json and described in its PROVENANCE.md."""
+    decisions: dict[str, dict[str, Any]] = json.loads((corpus / "hand_decisions.json").read_text("utf-8"))
+    return decisions
+
+
+def read_corpus(corpus: Path = CORPUS) -> dict[str, dict[str, Any]]:
     readings = {}
-    for row in provenance():
-        reading = read_message((CORPUS / "messages" / row["file"]).read_bytes(), delivered(row))
-        decision = HAND_DECISIONS.get(row["file"], {})
+    decisions = hand_decisions(corpus)
+    for row in provenance(corpus):
+        reading = read_message((corpus / "messages" / row["file"]).read_bytes(), delivered(row))
+        decision = decisions.get(row["file"], {})
         reading.update({k: v for k, v in decision.items() if k != "why"})
         readings[row["file"]] = reading
     return readings
@@ -265,17 +259,18 @@ def expected_followups(
     return result
 
 
-def main() -> None:
-    readings = read_corpus()
-    (CORPUS / "readings.json").write_text(json.dumps(readings, indent=1, sort_keys=True) + "\n")
-    report = expected_followups(load_events(CORPUS / "calendar.yaml"), readings)
+def main(argv: list[str]) -> None:
+    corpus = Path(argv[0]) if argv else CORPUS
+    readings = read_corpus(corpus)
+    (corpus / "readings.json").write_text(json.dumps(readings, indent=1, sort_keys=True) + "\n")
+    report = expected_followups(load_events(corpus / "calendar.yaml"), readings)
     summary = dict.fromkeys(("sent", "late", "missing", "due", "upcoming", "skipped"), 0)
     for followup in report.values():
         summary[followup["status"]] += 1
     document = {"now": NOW.isoformat(), "summary": summary, "followups": report}
-    (CORPUS / "expected.json").write_text(json.dumps(document, indent=1, ensure_ascii=False) + "\n")
+    (corpus / "expected.json").write_text(json.dumps(document, indent=1, ensure_ascii=False) + "\n")
     print(summary, file=sys.stderr)
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])
