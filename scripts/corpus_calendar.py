@@ -18,8 +18,9 @@ It reads the messages through tests/corpus_oracle.py, never through thankyou_sca
 * Addresses written as a person would type them: other case, Gmail dots and +tags.
 * With --boundaries (corpus2): per recipient, events starting at the message's second (it
   does not count), with the deadline at it (sent) or a second before (late), starting a
-  second before it (counts); and people known by name at a recipient's parent domain (no
-  match) or at its domain written in capitals (a match).
+  second before it (counts); and people known by name at the parent domain of a
+  recipient's subdomain (only an address at the parent domain itself matches) or at the
+  recipient's domain written in capitals (it matches).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ import email.utils
 import json
 import sys
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -41,6 +42,7 @@ from email_validator import EmailNotValidError, validate_email
 
 import corpus_oracle as oracle
 
+UTC = timezone.utc
 HOUR = timedelta(hours=1)
 SECOND = timedelta(seconds=1)
 ZONES = ["America/New_York", "Europe/Berlin", "Asia/Kolkata", "Australia/Sydney", "America/St_Johns"]
@@ -251,42 +253,58 @@ def main(corpus: Path, boundaries: bool) -> None:
 
 
 def boundary_events(readings: dict[str, dict[str, Any]]) -> list[str]:
-    times: dict[str, list[datetime]] = defaultdict(list)
-    for reading in readings.values():
+    # Copies of one message (same second, same Message-ID) count once: whichever is "first",
+    # the report shows the same time and Message-ID. An event is left out when the first
+    # message after its start is a tie between two others at the same second.
+    by_address: dict[str, set[tuple[datetime, str]]] = defaultdict(set)
+    by_domain: dict[str, set[tuple[datetime, str]]] = defaultdict(set)
+    for file, reading in readings.items():
+        sent = (datetime.fromisoformat(reading["date"]), reading["message_id"] or file)
         for address in reading["recipients"]:
-            times[address].append(datetime.fromisoformat(reading["date"]))
-    lines = []
+            by_address[address].add(sent)
+            by_domain[address.rpartition("@")[2]].add(sent)
+
+    def clear(found: set[tuple[datetime, str]], start: datetime) -> bool:
+        after = sorted(when for when, _ in found if when > start)
+        return len(after) < 2 or after[0] != after[1]
+
+    lines, done = [], set()
     for file, reading in sorted(readings.items()):
         when = datetime.fromisoformat(reading["date"])
         if when.year < 1971 or when > NOW:
             continue
         for k, a in enumerate(reading["recipients"]):
-            if not usable(a) or not a.isascii() or times[a].count(when) > 1:
+            if (
+                not usable(a)
+                or not a.isascii()
+                or not clear(by_address[a], when - SECOND)
+                or (a, when) in done
+            ):
                 continue
+            done.add((a, when))
             f, people = file[:4], json.dumps([a])
-            after = sorted(t for t in times[a] if t > when)
-            # Starting at the message's second: it does not count (only messages after the start),
-            # so the next one is the note; left out when two are at that next second (a tie).
-            if len(after) < 2 or after[0] != after[1]:
-                lines.append(f"  - {{id: {f}-{k}-atstart, title: At start {f}, kind: meeting, "
-                             f"start: '{exact(when)}', duration: 1h, people: {people}}}")  # fmt: skip
-            lines.append(f"  - {{id: {f}-{k}-atdeadline, title: At deadline {f}, kind: meeting, "
-                         f"start: '{exact(when - 25 * HOUR)}', duration: 1h, people: {people}}}")  # fmt: skip
-            lines.append(f"  - {{id: {f}-{k}-pastdeadline, title: Past deadline {f}, kind: meeting, "
-                         f"start: '{exact(when - 25 * HOUR - SECOND)}', duration: 1h, people: {people}}}")  # fmt: skip
-            lines.append(f"  - {{id: {f}-{k}-justbefore, title: Just before {f}, kind: interview, "
-                         f"start: '{exact(when - SECOND)}', duration: 1h, people: {people}}}")  # fmt: skip
-    # A person known by name at the parent domain of a recipient's subdomain (no match), and
-    # one at the recipient's domain written in capitals (a match).
-    domains = sorted({a.rpartition("@")[2] for r in readings.values() for a in r["recipients"]})
-    for i, domain in enumerate(d for d in domains if d.count(".") >= 2):
+            for suffix, title, kind, start in (
+                ("atstart", "At start", "meeting", when),  # the message does not count, the next one does
+                ("atdeadline", "At deadline", "meeting", when - 25 * HOUR),  # sent, if it is the first
+                ("pastdeadline", "Past deadline", "meeting", when - 25 * HOUR - SECOND),  # late, if so
+                ("justbefore", "Just before", "interview", when - SECOND),  # the message counts
+            ):
+                if clear(by_address[a], start):
+                    lines.append(f"  - {{id: {f}-{k}-{suffix}, title: {title} {f}, kind: {kind}, "
+                                 f"start: '{exact(start)}', duration: 1h, people: {people}}}")  # fmt: skip
+    # A person known by name at the parent domain of a recipient's subdomain (a subdomain does
+    # not match), and one at the recipient's domain written in capitals (it matches).
+    since = datetime(1971, 1, 2, tzinfo=UTC)
+    for i, domain in enumerate(d for d in sorted(by_domain) if d.count(".") >= 2):
         parent = domain.split(".", 1)[1]
         if not (usable("x@" + parent) and usable("x@" + domain)):
             continue
-        lines.append(f"  - {{id: parent-{i:03d}, title: Parent domain {parent}, kind: interview, start: "
-                     f"'1971-01-02 00:00:00Z', duration: 1h, domain: {parent}, people: [Parent Person {i}]}}")  # fmt: skip
-        lines.append(f"  - {{id: upper-{i:03d}, title: Upper domain {domain}, kind: interview, start: "
-                     f"'1971-01-02 00:00:00Z', duration: 1h, domain: {domain.upper()}, people: [Upper Person {i}]}}")  # fmt: skip
+        if clear(by_domain.get(parent, set()), since):
+            lines.append(f"  - {{id: parent-{i:03d}, title: Parent domain {parent}, kind: interview, start: "
+                         f"'1971-01-02 00:00:00Z', duration: 1h, domain: {parent}, people: [Parent Person {i}]}}")  # fmt: skip
+        if clear(by_domain[domain], since):
+            lines.append(f"  - {{id: upper-{i:03d}, title: Upper domain {domain}, kind: interview, start: "
+                         f"'1971-01-02 00:00:00Z', duration: 1h, domain: {domain.upper()}, people: [Upper Person {i}]}}")  # fmt: skip
     return lines
 
 

@@ -48,11 +48,10 @@ NEGATIVE_ZERO = re.compile(r"\s-0000\s*(\([^()]*\)\s*)?$")
 # time for most of them (and reads AST/ADT as Atlantic time), so a Date of RFC 5322's
 # shape (comments dropped) that ends in such a zone is read as UTC.
 NAMED_ZONES = {"UT", "GMT", "EST", "EDT", "CST", "CDT", "MST", "MDT", "PST", "PDT"}
-# An offset written otherwise than +HHMM/-HHMM ("-600") is not RFC 5322: the Date is unreadable
-# (parsedate would read -600 as -06:00).
-NUMERIC_ZONE = re.compile(r"\s([+-]\d+)$")
+# A Date not of RFC 5322's shape (comments dropped) is unreadable, even where parsedate reads
+# it: an offset written otherwise than +HHMM/-HHMM ("-600"), a one-digit hour ("2:32:53").
 RFC_DATE = re.compile(
-    r"(?:[A-Za-z]{3} ?, ?)?\d{1,2} [A-Za-z]{3} \d{2,} \d{2} ?: ?\d{2}(?: ?: ?\d{2})? ([A-Za-z]+)"
+    r"(?:[A-Za-z]{3} ?, ?)?\d{1,2} [A-Za-z]{3} \d{2,} \d{2} ?: ?\d{2}(?: ?: ?\d{2})? ([+-]\d{4}|[A-Za-z]+)"
 )
 
 # -- reading messages ----------------------------------------------------------------
@@ -82,7 +81,7 @@ def read_message(raw: bytes, delivered: datetime) -> dict[str, Any]:
                 parsed = parsed.replace(tzinfo=UTC)  # RFC 5322 3.3: -0000 is UTC, sender's zone unknown
             if other_alphabetic_zone(str(header)):
                 parsed = parsed.replace(tzinfo=UTC)  # RFC 5322 4.3: as -0000
-            if malformed_offset(str(header)):
+            if RFC_DATE.fullmatch(without_comments(str(header))) is None:
                 parsed = parsed.replace(tzinfo=None)
             if parsed.tzinfo is not None:
                 moment, date_from = parsed.astimezone(UTC), "header"
@@ -100,13 +99,13 @@ def read_message(raw: bytes, delivered: datetime) -> dict[str, Any]:
 
 def other_alphabetic_zone(header: str) -> bool:
     """Whether the Date is RFC 5322's date-time with an alphabetic zone of no known meaning."""
-    shape = RFC_DATE.fullmatch(" ".join(re.sub(r"\([^()]*\)", " ", header).split()))
-    return shape is not None and shape.group(1).upper() not in NAMED_ZONES | {"J"}
+    shape = RFC_DATE.fullmatch(without_comments(header))
+    zone = shape.group(1).upper() if shape is not None else ""
+    return zone.isalpha() and zone not in NAMED_ZONES | {"J"}
 
 
-def malformed_offset(header: str) -> bool:
-    zone = NUMERIC_ZONE.search(" ".join(re.sub(r"\([^()]*\)", " ", header).split()))
-    return zone is not None and len(zone.group(1)) != 5
+def without_comments(header: str) -> str:
+    return " ".join(re.sub(r"\([^()]*\)", " ", header).split())
 
 
 def provenance(corpus: Path = CORPUS) -> list[dict[str, str]]:
