@@ -1,7 +1,7 @@
 """Corpora of real messages written by others, against an independent reading of the docs.
 
 tests/data/corpus/messages holds 729 messages and tests/data/corpus2/messages 762 more,
-from the test data of 27 public projects (each folder's PROVENANCE.md, PROVENANCE.tsv),
+from the test data of 26 public projects (each folder's PROVENANCE.md, PROVENANCE.tsv),
 written by many mail programs and list servers, oddities included. Each calendar.yaml
 has events for their real recipients, and expected.json says what docs/report.md makes
 of them: tests/corpus_oracle.py, which reads the mail with the standard library only
