@@ -335,3 +335,23 @@ def test_an_address_written_as_a_display_name_is_not_a_recipient() -> None:
         "raasdnil@gmail.com",
         "a@x.example",
     }
+
+
+@pytest.mark.parametrize(
+    ("to", "recipients"),
+    [
+        ("@powerupdev.example, a@b.example", ("a@b.example",)),  # getaddresses' reading of a comma-less list
+        ("<Undisclosed-Recipient:@mailman.example;>", ()),  # an empty group in brackets
+        ("@develop:sblab!att!thumper.example!nsb", ()),  # a source route, not an address
+    ],
+)
+def test_a_domain_alone_names_nobody(to: str, recipients: tuple[str, ...]) -> None:
+    # A person known only by name at that domain must not come out "sent" for such a message.
+    assert SentMessage.from_headers(f"To: {to}\n".encode(), fallback_date=NOW).recipients == recipients
+
+
+def test_a_zone_offset_out_of_range_makes_the_date_unreadable() -> None:
+    message = SentMessage.from_headers(
+        b"To: a@b.example\nDate: Wed, 1 Dec 1999 23:56:33 -3000 (CST)\n", fallback_date=NOW
+    )
+    assert (message.date, message.date_from_header) == (NOW, False)

@@ -128,7 +128,13 @@ def addresses_in(headers: Message, *names: str) -> list[str]:
         pairs = email.utils.getaddresses(values, **_LENIENT)
     except RecursionError:
         raise MessageError(f"its {'/'.join(names)} fields nest too deeply to read") from None
-    return [address for address in map(_address, (found for _name, found in pairs)) if "@" in address]
+    return [address for address in map(_address, (found for _name, found in pairs)) if _is_address(address)]
+
+
+def _is_address(text: str) -> bool:
+    """A local part, "@", a domain: ``@powerupdev.com`` or ``@develop`` (a route) name nobody."""
+    local, at, domain = text.rpartition("@")
+    return bool(at and local and domain)
 
 
 def _address(found: str) -> str:
@@ -164,6 +170,9 @@ def from_addresses(raw: bytes) -> list[str]:
         return []
 
 
+_NUMERIC_ZONE = re.compile(r"[+-](?P<hours>\d\d)(?P<minutes>\d\d)\s*(?:\([^()]*\)\s*)?$")
+
+
 def _header_date(headers: Message) -> datetime | None:
     """The first Date field read by mail-parser's own date reader, as mail-parser does; None when unusable."""
     value = headers.get("date")
@@ -173,7 +182,12 @@ def _header_date(headers: Message) -> datetime | None:
 
     result = parse_mail_date(str(value))
     moment = result.value
-    return moment if isinstance(moment, datetime) and moment.utcoffset() is not None else None
+    if not isinstance(moment, datetime) or moment.utcoffset() is None:
+        return None
+    zone = _NUMERIC_ZONE.search(str(value))
+    if zone is not None and (int(zone["hours"]) > 23 or int(zone["minutes"]) > 59):
+        return None  # `-3000`: shaped like an offset, but no zone is 30 hours away
+    return moment
 
 
 @dataclass(frozen=True, slots=True)
