@@ -11,15 +11,16 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from email.utils import parseaddr
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from zoneinfo import ZoneInfo
 
 import yaml
 from email_validator import EmailNotValidError, validate_email
 
 from .errors import CalendarError, CalendarProblem
+from .times import EXAMPLE, Moment, day_after, local_date, parse_duration, read_moment, read_zone, show
 
 __all__ = [
     "DEFAULT_POLICIES",
@@ -31,8 +32,6 @@ __all__ = [
     "parse_calendar",
     "parse_duration",
 ]
-
-UTC = timezone.utc
 
 MAX_CALENDAR_BYTES = 10 * 1024 * 1024
 """A calendar is a few kilobytes; refuse files larger than this outright."""
@@ -59,14 +58,8 @@ MAX_KINDS = 100
 MAX_TEXT = 1_000
 """Longest title, name, kind, id or domain, in characters; reports repeat them on every row."""
 
-MAX_DURATION = timedelta(days=365)
-"""Longest ``duration`` or ``within``."""
-
 MAX_PROBLEMS = 100
 """Problems reported at most; past this the file is not a calendar with typos, and reading stops."""
-
-FIRST_YEAR, LAST_YEAR = 1900, 2999
-"""Calendar times (and ``--now``) must lie in these years; every derived time then fits a datetime."""
 
 _TOP_KEYS = ("version", "timezone", "policies", "events", "me")
 _EVENT_KEYS = (
@@ -90,19 +83,9 @@ _POLICY_KEYS = ("within",)
 _STANDARD_TAGS = {
     "tag:yaml.org,2002:" + name for name in ("str", "int", "float", "bool", "null", "timestamp", "map", "seq")
 }
+_TIME_TAGS = {"tag:yaml.org,2002:str", "tag:yaml.org,2002:timestamp"}
 _TRUE = {"true", "yes", "on", "y"}
 _FALSE = {"false", "no", "off", "n"}
-
-_DURATION_RE = re.compile(r"^\s*(?:(\d+)\s*d)?\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m)?\s*$", re.IGNORECASE)
-# IANA names are a few ASCII words joined by "/" (America/Argentina/Buenos_Aires, Etc/GMT+5);
-# anything else never reaches zoneinfo, which recurses on names like "a/a/a/…/b".
-_ZONE_RE = re.compile(r"^[A-Za-z0-9_+-]{1,32}(?:/[A-Za-z0-9_+-]{1,32}){0,3}$")
-_TIME_RE = re.compile(
-    r"""^\s*(?P<date>\d{4}-\d{1,2}-\d{1,2})
-    (?:(?:[Tt]|\s+)(?P<hour>\d{1,2}):(?P<minute>\d{2})(?::(?P<second>\d{2})(?:\.(?P<fraction>\d+))?)?)?
-    \s*(?P<offset>Z|z|[+-]\d{1,2}(?::?\d{2})?)?\s*$""",
-    re.VERBOSE,
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,30 +180,6 @@ class Calendar:
         """The start of the first event that expects a note; None if none does."""
         starts = [event.start for event in self.events if not event.skipped]
         return min(starts) if starts else None
-
-
-def parse_duration(text: str) -> timedelta:
-    """Parse ``90m``, ``48h``, ``2d``, ``1d12h`` into a timedelta.
-
-    Raises:
-        ValueError: with a message saying what a duration looks like, or that it is
-            longer than ``MAX_DURATION``.
-    """
-    match = _DURATION_RE.match(text)
-    if not text.strip() or match is None or not any(match.groups()):
-        raise ValueError(f"{text!r} is not a duration — write it like 90m, 48h, 2d or 1d12h")
-    # Compared as whole minutes before any timedelta is made: a 20-digit count overflows one.
-    if any(len(group.lstrip("0")) > 9 for group in match.groups() if group):
-        minutes = MAX_DURATION // timedelta(minutes=1) + 1
-    else:
-        days, hours, mins = (int(group or 0) for group in match.groups())
-        minutes = (days * 24 + hours) * 60 + mins
-    if minutes > MAX_DURATION // timedelta(minutes=1):
-        shown = text.strip() if len(text) <= 40 else text.strip()[:40] + "…"
-        raise ValueError(
-            f"{shown!r} is longer than {MAX_DURATION.days} days, the limit — write it like 48h or 2d"
-        )
-    return timedelta(minutes=minutes)
 
 
 def load_calendar(path: str | Path, *, check_deliverability: bool = False) -> Calendar:
@@ -504,14 +463,10 @@ class _Builder:
         if name is None:
             return None
         try:
-            if not _ZONE_RE.match(name):
-                raise ValueError(name)
-            ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError, OSError):
-            hint = _did_you_mean(name, available_timezones()) or "use an IANA name like Europe/Berlin"
-            self.problem(node, event, f"unknown time zone {_short(name)!r} — {hint}")
+            return read_zone(name)
+        except ValueError as exc:
+            self.problem(node, event, str(exc))
             return None
-        return name
 
     def address(self, node: yaml.Node, event: str | None, text: str) -> str | None:
         if text not in self.addresses:
@@ -697,17 +652,17 @@ class _Builder:
         if len(self.problems) > before or title is None or kind is None or start is None or end is None:
             return None
         return Event(
-            id=event_id or _slug(title, start[0].astimezone(ZoneInfo(zone) if zone else None).date()),
+            id=event_id or _slug(title, local_date(start.utc, zone)),
             title=title,
             kind=kind,
-            start=start[0],
+            start=start.utc,
             end=end,
             timezone=zone,
             people=people,
             domain=domain,
             follow_up=follow_up,
             cancelled=cancelled,
-            all_day=start[1],
+            all_day=start.all_day,
             line=_line(node),
         )
 
@@ -717,103 +672,55 @@ class _Builder:
         label: str,
         zone: str | None,
         kind: str,
-        start: tuple[datetime, bool] | None,
+        start: Moment | None,
     ) -> datetime | None:
         if "end" in keys and "duration" in keys:
             self.problem(keys["duration"][0], label, "has both 'end' and 'duration' — keep one of them")
             return None
         if start is None:
             return None
-        begin, all_day = start
         if "end" in keys:
             end_node = keys["end"][1]
-            parsed = self.moment(end_node, label, "end", zone, end_of_day=True)
-            if parsed is None:
+            end = self.moment(end_node, label, "end", zone, end_of_day=True)
+            if end is None:
                 return None
-            if parsed[0] < begin:
+            if end.utc < start.utc:
                 self.problem(
                     end_node,
                     label,
-                    f"end {end_node.value} is before start — the end must come after {_show(begin, zone)}",
+                    f"end {end_node.value} is before start — the end must come after {show(start.utc, zone)}",
                 )
                 return None
-            return parsed[0]
+            return end.utc
         if "duration" in keys:
             length = self.duration(keys["duration"][1], label, "duration")
-            return begin + length if length is not None else None
-        if all_day:
-            return _localize(begin.astimezone(_tz(zone)).date() + timedelta(days=1), zone)
-        return begin + _DEFAULT_LENGTH.get(kind, _FALLBACK_LENGTH)
+            return start.utc + length if length is not None else None
+        if start.all_day:
+            return day_after(start.utc, zone)
+        return start.utc + _DEFAULT_LENGTH.get(kind, _FALLBACK_LENGTH)
 
     def moment(
         self, node: yaml.Node, label: str, key: str, zone: str | None, *, end_of_day: bool = False
-    ) -> tuple[datetime, bool] | None:
-        """Parse a start or end; returns (UTC time, whether it was a bare date)."""
-        example = "2026-11-02 10:00"
-        if not isinstance(node, yaml.ScalarNode) or node.tag not in {
-            "tag:yaml.org,2002:str",
-            "tag:yaml.org,2002:timestamp",
-        }:
+    ) -> Moment | None:
+        """A start or end; the fold (a time that happens twice) is a warning, not a problem."""
+        if not isinstance(node, yaml.ScalarNode) or node.tag not in _TIME_TAGS:
             self.problem(
-                node, label, f"{key!r} must be a date and time like {example}, not {_describe(node)}"
-            )
-            return None
-        match = _TIME_RE.match(str(node.value))
-        if match is None:
-            self.problem(
-                node,
-                label,
-                f"{key!r} {_short(str(node.value))!r} is not a date and time — write it like {example}",
-            )
-            return None
-        year = int(match["date"].split("-")[0])
-        if not FIRST_YEAR <= year <= LAST_YEAR:
-            self.problem(
-                node,
-                label,
-                f"{key!r} {node.value!r} is outside the years {FIRST_YEAR}–{LAST_YEAR} this tool "
-                f"handles — check the year (like {example})",
+                node, label, f"{key!r} must be a date and time like {EXAMPLE}, not {_describe(node)}"
             )
             return None
         try:
-            day = date.fromisoformat("-".join(f"{int(part):02d}" for part in match["date"].split("-")))
-            if match["hour"] is None:
-                if match["offset"]:
-                    raise ValueError("a date alone cannot have an offset")
-                midnight = day + timedelta(days=1) if end_of_day else day
-                return _localize(midnight, zone), True
-            fraction = (match["fraction"] or "0")[:6].ljust(6, "0")
-            clock = time(int(match["hour"]), int(match["minute"]), int(match["second"] or 0), int(fraction))
-            offset = _offset(match["offset"]) if match["offset"] else None
+            moment = read_moment(str(node.value), zone, end_of_day=end_of_day)
         except ValueError as exc:
-            self.problem(
+            self.problem(node, label, f"{key!r} {exc}")
+            return None
+        if moment.repeated:
+            self.warn(
                 node,
                 label,
-                f"{key!r} {node.value!r} is not a real date or time ({exc}) — write it like {example}",
+                f"{key!r} {node.value!r} happens twice in {zone} (the clocks go back then); "
+                "the first is used — add an offset to choose",
             )
-            return None
-        naive = datetime.combine(day, clock)
-        if offset is not None:
-            return naive.replace(tzinfo=offset).astimezone(UTC), False
-        if zone is not None:
-            local = naive.replace(tzinfo=ZoneInfo(zone))
-            if local.astimezone(UTC).astimezone(ZoneInfo(zone)).replace(tzinfo=None) != naive:
-                self.problem(
-                    node,
-                    label,
-                    f"{key!r} {node.value!r} does not exist in {zone} (the clocks jump forward then) — "
-                    "pick a time outside the gap, or add an offset like +01:00",
-                )
-                return None
-            if local.replace(fold=1).utcoffset() != local.utcoffset():
-                self.warn(
-                    node,
-                    label,
-                    f"{key!r} {node.value!r} happens twice in {zone} (the clocks go back then); "
-                    "the first is used — add an offset to choose",
-                )
-            return local.astimezone(UTC), False
-        return naive.astimezone(UTC), False
+        return moment
 
     def follow_up(
         self,
@@ -922,32 +829,6 @@ class _Builder:
 
 def _short(text: str, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _tz(zone: str | None) -> tzinfo | None:
-    return ZoneInfo(zone) if zone else None
-
-
-def _localize(day: date, zone: str | None) -> datetime:
-    naive = datetime.combine(day, time())
-    if zone is None:
-        return naive.astimezone(UTC)
-    return naive.replace(tzinfo=ZoneInfo(zone)).astimezone(UTC)
-
-
-def _offset(text: str) -> timezone:
-    if text in ("Z", "z"):
-        return UTC
-    sign = -1 if text[0] == "-" else 1
-    digits = text[1:].replace(":", "")
-    hours, minutes = (int(digits[:-2]), int(digits[-2:])) if len(digits) > 2 else (int(digits), 0)
-    if hours > 23 or minutes > 59:
-        raise ValueError(f"offset {text} is out of range")
-    return timezone(sign * timedelta(hours=hours, minutes=minutes))
-
-
-def _show(moment: datetime, zone: str | None) -> str:
-    return moment.astimezone(_tz(zone)).strftime("%Y-%m-%d %H:%M")
 
 
 def _people_count(event: yaml.Node) -> int:

@@ -25,7 +25,7 @@ from importlib import resources
 from pathlib import Path
 
 from . import __version__
-from .calendar import FIRST_YEAR, LAST_YEAR, Calendar, load_calendar
+from .calendar import Calendar, load_calendar
 from .errors import FolderNotFoundError, MailboxError, ThankyouScanError, UsageError
 from .message import normalize_address
 from .paths import cache_dir
@@ -35,6 +35,7 @@ from .sources.base import Source
 from .sources.cache import HeaderCache
 from .sources.imap import ImapSource
 from .sources.mailbox import MaildirSource, MboxSource
+from .times import FIRST_YEAR, LAST_YEAR
 
 __all__ = ["main"]
 
