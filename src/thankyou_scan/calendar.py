@@ -19,8 +19,9 @@ from zoneinfo import ZoneInfo
 import yaml
 from email_validator import EmailNotValidError, validate_email
 
+from . import times
 from .errors import CalendarError, CalendarProblem
-from .times import EXAMPLE, Moment, day_after, local_date, parse_duration, read_moment, read_zone, show
+from .times import Moment, parse_duration
 
 __all__ = [
     "DEFAULT_POLICIES",
@@ -325,11 +326,11 @@ class _Builder:
 
     # -- reporting ---------------------------------------------------------
 
-    def problem(self, node: yaml.Node | None, event: str | None, message: str) -> None:
+    def refuse(self, node: yaml.Node | None, event: str | None, message: str) -> None:
         line = _line(node) if node is not None else None
-        self.add(CalendarProblem(self.path, line, event, message))
+        self.add_problem(CalendarProblem(self.path, line, event, message))
 
-    def add(self, problem: CalendarProblem) -> None:
+    def add_problem(self, problem: CalendarProblem) -> None:
         self.problems.append(problem)
         if len(self.problems) >= MAX_PROBLEMS:
             raise _TooManyProblems
@@ -361,7 +362,7 @@ class _Builder:
                 size = 1 + sum(expanded.get(id(child), 1) for child in _children(node))
                 expanded[key] = size
                 if size > MAX_YAML_NODES:
-                    self.problem(
+                    self.refuse(
                         node,
                         None,
                         f"this YAML expands through its aliases (*name) to more than {MAX_YAML_NODES:,} "
@@ -372,7 +373,7 @@ class _Builder:
             if key in expanded:
                 continue
             if key in open_nodes:
-                self.problem(
+                self.refuse(
                     node, None, "a YAML alias (*name) refers to a list or mapping it is inside — remove it"
                 )
                 return False
@@ -393,41 +394,41 @@ class _Builder:
     def check_tag(self, node: yaml.Node) -> None:
         if node.tag not in _STANDARD_TAGS:
             tag = node.tag.replace("tag:yaml.org,2002:", "!!")
-            self.problem(
+            self.refuse(
                 node, None, f"YAML tag {tag!r} is not allowed — calendars are plain data; remove the tag"
             )
 
-    def mapping(
+    def read_mapping(
         self, node: yaml.Node, allowed: tuple[str, ...], event: str | None, what: str
     ) -> dict[str, tuple[yaml.Node, yaml.Node]] | None:
         if not isinstance(node, yaml.MappingNode):
-            self.problem(node, event, f"{what} must be a mapping of keys to values, not {_kind(node)}")
+            self.refuse(node, event, f"{what} must be a mapping of keys to values, not {_kind(node)}")
             return None
         result: dict[str, tuple[yaml.Node, yaml.Node]] = {}
         for key, value in node.value:
             if key.tag == "tag:yaml.org,2002:merge":
-                self.problem(key, event, "'<<' merge keys are not supported — write the keys out")
+                self.refuse(key, event, "'<<' merge keys are not supported — write the keys out")
                 continue
             name = str(key.value) if isinstance(key, yaml.ScalarNode) else ""
             if name not in allowed:
                 hint = _did_you_mean(name, allowed) or "allowed keys: " + ", ".join(allowed)
-                self.problem(key, event, f"unknown key {name!r} in {what} — {hint}")
+                self.refuse(key, event, f"unknown key {name!r} in {what} — {hint}")
             elif name in result:
-                self.problem(key, event, f"key {name!r} appears twice in {what} — keep one")
+                self.refuse(key, event, f"key {name!r} appears twice in {what} — keep one")
             else:
                 result[name] = (key, value)
         return result
 
-    def text(self, node: yaml.Node, event: str | None, key: str) -> str | None:
+    def read_text(self, node: yaml.Node, event: str | None, key: str) -> str | None:
         if not isinstance(node, yaml.ScalarNode) or node.tag == "tag:yaml.org,2002:null":
-            self.problem(node, event, f"{key!r} must be text, not {_kind(node)}")
+            self.refuse(node, event, f"{key!r} must be text, not {_kind(node)}")
             return None
         value = str(node.value).strip()
         if not value:
-            self.problem(node, event, f"{key!r} is empty — give it a value")
+            self.refuse(node, event, f"{key!r} is empty — give it a value")
             return None
         if len(value) > MAX_TEXT:
-            self.problem(
+            self.refuse(
                 node,
                 event,
                 f"{key!r} is {len(value):,} characters long; the limit is {MAX_TEXT:,} — shorten it",
@@ -435,40 +436,40 @@ class _Builder:
             return None
         return value
 
-    def boolean(self, node: yaml.Node, event: str | None, key: str) -> bool | None:
+    def read_boolean(self, node: yaml.Node, event: str | None, key: str) -> bool | None:
         if isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:bool":
             word = str(node.value).lower()
             if word in _TRUE:
                 return True
             if word in _FALSE:
                 return False
-        self.problem(node, event, f"{key!r} must be true or false, not {_describe(node)}")
+        self.refuse(node, event, f"{key!r} must be true or false, not {_describe(node)}")
         return None
 
-    def duration(self, node: yaml.Node, event: str | None, key: str) -> timedelta | None:
+    def read_duration(self, node: yaml.Node, event: str | None, key: str) -> timedelta | None:
         if isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:int":
-            self.problem(node, event, f"{key!r} is {node.value}: give a unit, like {node.value}h")
+            self.refuse(node, event, f"{key!r} is {node.value}: give a unit, like {node.value}h")
             return None
-        value = self.text(node, event, key)
+        value = self.read_text(node, event, key)
         if value is None:
             return None
         try:
             return parse_duration(value)
         except ValueError as exc:
-            self.problem(node, event, f"{key!r}: {exc}")
+            self.refuse(node, event, f"{key!r}: {exc}")
             return None
 
-    def zone_name(self, node: yaml.Node, event: str | None) -> str | None:
-        name = self.text(node, event, "timezone")
+    def read_zone(self, node: yaml.Node, event: str | None) -> str | None:
+        name = self.read_text(node, event, "timezone")
         if name is None:
             return None
         try:
-            return read_zone(name)
+            return times.read_zone(name)
         except ValueError as exc:
-            self.problem(node, event, str(exc))
+            self.refuse(node, event, str(exc))
             return None
 
-    def address(self, node: yaml.Node, event: str | None, text: str) -> str | None:
+    def read_address(self, node: yaml.Node, event: str | None, text: str) -> str | None:
         if text not in self.addresses:
             try:
                 valid = validate_email(text, check_deliverability=self.check_deliverability)
@@ -478,7 +479,7 @@ class _Builder:
         result = self.addresses[text]
         if isinstance(result, EmailNotValidError):
             reason = str(result).rstrip(".")
-            self.problem(
+            self.refuse(
                 node,
                 event,
                 f"{text!r} is not a usable email address ({reason}) — write it like name@company.com",
@@ -486,8 +487,8 @@ class _Builder:
             return None
         return result
 
-    def domain(self, node: yaml.Node, event: str | None) -> str | None:
-        text = self.text(node, event, "domain")
+    def read_domain(self, node: yaml.Node, event: str | None) -> str | None:
+        text = self.read_text(node, event, "domain")
         if text is None:
             return None
         text = text.lstrip("@").lower()
@@ -495,7 +496,7 @@ class _Builder:
             validate_email(f"x@{text}", check_deliverability=self.check_deliverability)
         except EmailNotValidError as exc:
             reason = str(exc).replace("x@", "").rstrip(".")
-            self.problem(node, event, f"domain {text!r} is not valid ({reason}) — write it like company.com")
+            self.refuse(node, event, f"domain {text!r} is not valid ({reason}) — write it like company.com")
             return None
         return text
 
@@ -505,31 +506,31 @@ class _Builder:
         empty = Calendar(events=(), path=self.path)
         if not self.check_graph(root):
             return empty
-        top = self.mapping(root, _TOP_KEYS, None, "the calendar")
+        top = self.read_mapping(root, _TOP_KEYS, None, "the calendar")
         if top is None:
             return empty
         if "version" in top:
             node = top["version"][1]
             if not (isinstance(node, yaml.ScalarNode) and node.value == "1"):
-                self.problem(node, None, f"version {_describe(node)} is not supported — write 'version: 1'")
-        zone = self.zone_name(top["timezone"][1], None) if "timezone" in top else None
+                self.refuse(node, None, f"version {_describe(node)} is not supported — write 'version: 1'")
+        zone = self.read_zone(top["timezone"][1], None) if "timezone" in top else None
         policies = dict(DEFAULT_POLICIES)
         if "policies" in top:
-            policies.update(self.policies(top["policies"][1]))
-        me = self.me(top["me"][1]) if "me" in top else ()
+            policies.update(self.read_policies(top["policies"][1]))
+        me = self.read_me(top["me"][1]) if "me" in top else ()
         if "events" not in top:
-            self.problem(root, None, "no 'events:' list — add 'events:' with one entry per event")
+            self.refuse(root, None, "no 'events:' list — add 'events:' with one entry per event")
             return empty
         events_node = top["events"][1]
         if not isinstance(events_node, yaml.SequenceNode):
-            self.problem(
+            self.refuse(
                 events_node,
                 None,
                 f"'events' must be a list (each entry starting with '- '), not {_kind(events_node)}",
             )
             return empty
         if len(events_node.value) > MAX_EVENTS:
-            self.problem(
+            self.refuse(
                 events_node,
                 None,
                 f"'events' has {len(events_node.value):,} entries; the limit is {MAX_EVENTS:,} — "
@@ -538,7 +539,7 @@ class _Builder:
             return empty
         people = sum(_people_count(node) for node in events_node.value)
         if people > MAX_PEOPLE:
-            self.problem(
+            self.refuse(
                 events_node,
                 None,
                 f"the events list {people:,} people in all (aliases counted as often as they are used); "
@@ -548,7 +549,7 @@ class _Builder:
         events = [
             event
             for index, node in enumerate(events_node.value)
-            if (event := self.event(node, index, zone, policies)) is not None
+            if (event := self.read_event(node, index, zone, policies)) is not None
         ]
         self.check_ids(events)
         if any(event.timezone is None for event in events):
@@ -564,47 +565,47 @@ class _Builder:
             warnings=tuple(self.warnings),
         )
 
-    def policies(self, node: yaml.Node) -> dict[str, Policy]:
+    def read_policies(self, node: yaml.Node) -> dict[str, Policy]:
         result: dict[str, Policy] = {}
         if not isinstance(node, yaml.MappingNode):
-            self.problem(node, None, f"'policies' must map a kind to {{within: 48h}}, not {_kind(node)}")
+            self.refuse(node, None, f"'policies' must map a kind to {{within: 48h}}, not {_kind(node)}")
             return result
         if len(node.value) > MAX_KINDS:
-            self.problem(node, None, f"'policies' has {len(node.value):,} kinds; the limit is {MAX_KINDS}")
+            self.refuse(node, None, f"'policies' has {len(node.value):,} kinds; the limit is {MAX_KINDS}")
             return result
         for key, value in node.value:
             kind = str(key.value).strip() if isinstance(key, yaml.ScalarNode) else ""
             if not kind:
-                self.problem(key, None, "a policy needs a kind name, like 'interview:'")
+                self.refuse(key, None, "a policy needs a kind name, like 'interview:'")
                 continue
-            policy = self.policy(value, None, f"policy {kind!r}")
+            policy = self.read_policy(value, None, f"policy {kind!r}")
             if policy is not None:
                 result[kind] = policy
         return result
 
-    def policy(self, node: yaml.Node, event: str | None, what: str) -> Policy | None:
-        keys = self.mapping(node, _POLICY_KEYS, event, what)
+    def read_policy(self, node: yaml.Node, event: str | None, what: str) -> Policy | None:
+        keys = self.read_mapping(node, _POLICY_KEYS, event, what)
         if keys is None:
             return None
         if "within" not in keys:
-            self.problem(node, event, f"{what} has no 'within' — write it like {{within: 48h}}")
+            self.refuse(node, event, f"{what} has no 'within' — write it like {{within: 48h}}")
             return None
-        within = self.duration(keys["within"][1], event, "within")
+        within = self.read_duration(keys["within"][1], event, "within")
         return Policy(within) if within is not None else None
 
-    def me(self, node: yaml.Node) -> tuple[str, ...]:
+    def read_me(self, node: yaml.Node) -> tuple[str, ...]:
         items = node.value if isinstance(node, yaml.SequenceNode) else [node]
         if len(items) > MAX_KINDS:
-            self.problem(node, None, f"'me' has {len(items):,} addresses; the limit is {MAX_KINDS}")
+            self.refuse(node, None, f"'me' has {len(items):,} addresses; the limit is {MAX_KINDS}")
             return ()
         result = []
         for item in items:
-            text = self.text(item, None, "me")
-            if text is not None and (address := self.address(item, None, text)) is not None:
+            text = self.read_text(item, None, "me")
+            if text is not None and (address := self.read_address(item, None, text)) is not None:
                 result.append(address.lower())
         return tuple(result)
 
-    def event(
+    def read_event(
         self, node: yaml.Node, index: int, default_zone: str | None, policies: dict[str, Policy]
     ) -> Event | None:
         label = f"#{index + 1}"
@@ -617,42 +618,44 @@ class _Builder:
                     and value.value
                 ):
                     label = _short(str(value.value))
-        keys = self.mapping(node, _EVENT_KEYS, label, "an event")
+        keys = self.read_mapping(node, _EVENT_KEYS, label, "an event")
         if keys is None:
             return None
         before = len(self.problems)
 
-        def required(key: str, hint: str) -> yaml.Node | None:
+        def require(key: str, hint: str) -> yaml.Node | None:
             if key not in keys:
-                self.problem(node, label, f"no {key!r} — {hint}")
+                self.refuse(node, label, f"no {key!r} — {hint}")
                 return None
             return keys[key][1]
 
-        title_node = required("title", "add 'title: Onsite interview, Acme'")
-        title = self.text(title_node, label, "title") if title_node is not None else None
-        kind_node = required("kind", "add 'kind: interview', 'networking' or 'meeting'")
-        kind = self.text(kind_node, label, "kind") if kind_node is not None else None
+        title_node = require("title", "add 'title: Onsite interview, Acme'")
+        title = self.read_text(title_node, label, "title") if title_node is not None else None
+        kind_node = require("kind", "add 'kind: interview', 'networking' or 'meeting'")
+        kind = self.read_text(kind_node, label, "kind") if kind_node is not None else None
         if kind is not None and kind_node is not None:
             kind = kind.lower()
             if kind not in policies and (hint := _did_you_mean(kind, policies)):
                 self.warn(kind_node, label, f"kind {kind!r} has no policy, so the default applies — {hint}")
-        zone = self.zone_name(keys["timezone"][1], label) if "timezone" in keys else default_zone
+        zone = self.read_zone(keys["timezone"][1], label) if "timezone" in keys else default_zone
         if "timezone" in keys and zone is None:
             return None
-        start_node = required("start", "add 'start: 2026-11-02 10:00'")
-        start = self.moment(start_node, label, "start", zone) if start_node is not None else None
-        end = self.end(keys, label, zone, kind or "", start)
-        domain = self.domain(keys["domain"][1], label) if "domain" in keys else None
+        start_node = require("start", "add 'start: 2026-11-02 10:00'")
+        start = self.read_moment(start_node, label, "start", zone) if start_node is not None else None
+        end = self.read_end(keys, label, zone, kind or "", start)
+        domain = self.read_domain(keys["domain"][1], label) if "domain" in keys else None
         cancelled = (
-            bool(self.boolean(keys["cancelled"][1], label, "cancelled")) if "cancelled" in keys else False
+            bool(self.read_boolean(keys["cancelled"][1], label, "cancelled"))
+            if "cancelled" in keys
+            else False
         )
-        follow_up = self.follow_up(keys, label, kind or "default", policies)
-        people = self.people(keys, node, label, domain)
-        event_id = self.text(keys["id"][1], label, "id") if "id" in keys else None
+        follow_up = self.read_follow_up(keys, label, kind or "default", policies)
+        people = self.read_people(keys, node, label, domain)
+        event_id = self.read_text(keys["id"][1], label, "id") if "id" in keys else None
         if len(self.problems) > before or title is None or kind is None or start is None or end is None:
             return None
         return Event(
-            id=event_id or _slug(title, local_date(start.utc, zone)),
+            id=event_id or _slug(title, times.local_date(start.utc, zone)),
             title=title,
             kind=kind,
             start=start.utc,
@@ -666,7 +669,7 @@ class _Builder:
             line=_line(node),
         )
 
-    def end(
+    def read_end(
         self,
         keys: dict[str, tuple[yaml.Node, yaml.Node]],
         label: str,
@@ -675,43 +678,43 @@ class _Builder:
         start: Moment | None,
     ) -> datetime | None:
         if "end" in keys and "duration" in keys:
-            self.problem(keys["duration"][0], label, "has both 'end' and 'duration' — keep one of them")
+            self.refuse(keys["duration"][0], label, "has both 'end' and 'duration' — keep one of them")
             return None
         if start is None:
             return None
         if "end" in keys:
             end_node = keys["end"][1]
-            end = self.moment(end_node, label, "end", zone, end_of_day=True)
+            end = self.read_moment(end_node, label, "end", zone, end_of_day=True)
             if end is None:
                 return None
             if end.utc < start.utc:
-                self.problem(
+                self.refuse(
                     end_node,
                     label,
-                    f"end {end_node.value} is before start — the end must come after {show(start.utc, zone)}",
+                    f"end {end_node.value} is before start — the end must come after {times.show(start.utc, zone)}",
                 )
                 return None
             return end.utc
         if "duration" in keys:
-            length = self.duration(keys["duration"][1], label, "duration")
+            length = self.read_duration(keys["duration"][1], label, "duration")
             return start.utc + length if length is not None else None
         if start.all_day:
-            return day_after(start.utc, zone)
+            return times.day_after(start.utc, zone)
         return start.utc + _DEFAULT_LENGTH.get(kind, _FALLBACK_LENGTH)
 
-    def moment(
+    def read_moment(
         self, node: yaml.Node, label: str, key: str, zone: str | None, *, end_of_day: bool = False
     ) -> Moment | None:
         """A start or end; the fold (a time that happens twice) is a warning, not a problem."""
         if not isinstance(node, yaml.ScalarNode) or node.tag not in _TIME_TAGS:
-            self.problem(
-                node, label, f"{key!r} must be a date and time like {EXAMPLE}, not {_describe(node)}"
+            self.refuse(
+                node, label, f"{key!r} must be a date and time like {times.EXAMPLE}, not {_describe(node)}"
             )
             return None
         try:
-            moment = read_moment(str(node.value), zone, end_of_day=end_of_day)
+            moment = times.read_moment(str(node.value), zone, end_of_day=end_of_day)
         except ValueError as exc:
-            self.problem(node, label, f"{key!r} {exc}")
+            self.refuse(node, label, f"{key!r} {exc}")
             return None
         if moment.repeated:
             self.warn(
@@ -722,7 +725,7 @@ class _Builder:
             )
         return moment
 
-    def follow_up(
+    def read_follow_up(
         self,
         keys: dict[str, tuple[yaml.Node, yaml.Node]],
         label: str,
@@ -734,13 +737,13 @@ class _Builder:
             return default
         node = keys["follow_up"][1]
         if isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:bool":
-            return default if self.boolean(node, label, "follow_up") else None
+            return default if self.read_boolean(node, label, "follow_up") else None
         if isinstance(node, yaml.MappingNode):
-            return self.policy(node, label, "'follow_up'")
-        self.problem(node, label, f"'follow_up' must be false or {{within: 24h}}, not {_describe(node)}")
+            return self.read_policy(node, label, "'follow_up'")
+        self.refuse(node, label, f"'follow_up' must be false or {{within: 24h}}, not {_describe(node)}")
         return default
 
-    def people(
+    def read_people(
         self,
         keys: dict[str, tuple[yaml.Node, yaml.Node]],
         event_node: yaml.Node,
@@ -755,13 +758,13 @@ class _Builder:
             self.warn(node, label, "'people' is empty — nobody is owed a note for this event")
             return ()
         if not isinstance(node, yaml.SequenceNode):
-            self.problem(
+            self.refuse(
                 node, label, f"'people' must be a list (each entry starting with '- '), not {_kind(node)}"
             )
             return ()
         result = []
         for item in node.value:
-            person = self.person(item, label)
+            person = self.read_person(item, label)
             if person is None:
                 continue
             if person.email is None and domain is None:
@@ -774,38 +777,38 @@ class _Builder:
             result.append(person)
         return tuple(result)
 
-    def person(self, node: yaml.Node, label: str) -> Person | None:
+    def read_person(self, node: yaml.Node, label: str) -> Person | None:
         if isinstance(node, yaml.MappingNode):
-            keys = self.mapping(node, _PERSON_KEYS, label, "a person")
+            keys = self.read_mapping(node, _PERSON_KEYS, label, "a person")
             if keys is None:
                 return None
-            name = self.text(keys["name"][1], label, "name") if "name" in keys else None
+            name = self.read_text(keys["name"][1], label, "name") if "name" in keys else None
             email = None
             if "email" in keys:
-                text = self.text(keys["email"][1], label, "email")
-                email = self.address(keys["email"][1], label, text) if text else None
+                text = self.read_text(keys["email"][1], label, "email")
+                email = self.read_address(keys["email"][1], label, text) if text else None
                 if email is None:
                     return None
             if name is None and email is None:
-                self.problem(node, label, "a person needs a 'name' or an 'email'")
+                self.refuse(node, label, "a person needs a 'name' or an 'email'")
                 return None
             return Person(name or "", email)
-        text = self.text(node, label, "person")
+        text = self.read_text(node, label, "person")
         if text is None:
             return None
         if "<" in text or ">" in text:
             name, address = parseaddr(text)
             if not address or "@" not in address:
-                self.problem(
+                self.refuse(
                     node,
                     label,
                     f"{text!r} is not 'Name <address>' — write it like Ada Lovelace <ada@acme.com>",
                 )
                 return None
-            checked = self.address(node, label, address)
+            checked = self.read_address(node, label, address)
             return Person(name.strip(), checked) if checked else None
         if "@" in text and " " not in text:
-            checked = self.address(node, label, text)
+            checked = self.read_address(node, label, text)
             return Person("", checked) if checked else None
         return Person(text, None)
 
@@ -814,7 +817,7 @@ class _Builder:
         for event in events:
             if event.id in seen:
                 first = seen[event.id]
-                self.add(
+                self.add_problem(
                     CalendarProblem(
                         self.path,
                         event.line,
