@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 from email.utils import parseaddr
@@ -22,6 +21,7 @@ from email_validator import EmailNotValidError, validate_email
 from . import times
 from .errors import CalendarError, CalendarProblem
 from .times import Moment, parse_duration
+from .yamlnodes import NodeReader, compose, describe, did_you_mean, file_error, kind_of, line_of, short
 
 __all__ = [
     "DEFAULT_POLICIES",
@@ -37,30 +37,14 @@ __all__ = [
 MAX_CALENDAR_BYTES = 10 * 1024 * 1024
 """A calendar is a few kilobytes; refuse files larger than this outright."""
 
-# libyaml's safe loader when PyYAML was built with it (5x faster); the same nodes and marks.
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
 MAX_EVENTS = 20_000
 """A calendar of follow-ups is hundreds of events; more than this is refused with a clear error."""
-
-MAX_DOCUMENT_NODES = 500_000
-"""Bound on the nodes written in the file, counted while streaming, before the tree is built
-(each built node costs ~350 bytes; a 10 MB file of ``[a,a,…]`` would be 5 million of them)."""
-
-MAX_YAML_NODES = 2_000_000
-"""Bound on the YAML tree *as expanded through its aliases*: an alias bomb is refused, not expanded."""
 
 MAX_PEOPLE = 100_000
 """Bound on people summed over all events (the follow-ups a scan works through, aliases included)."""
 
 MAX_KINDS = 100
 """Most ``policies`` kinds and ``me`` addresses; each event's unknown kind is compared with every policy."""
-
-MAX_TEXT = 1_000
-"""Longest title, name, kind, id or domain, in characters; reports repeat them on every row."""
-
-MAX_PROBLEMS = 100
-"""Problems reported at most; past this the file is not a calendar with typos, and reading stops."""
 
 _TOP_KEYS = ("version", "timezone", "policies", "events", "me")
 _EVENT_KEYS = (
@@ -80,13 +64,7 @@ _EVENT_KEYS = (
 )
 _PERSON_KEYS = ("name", "email")
 _POLICY_KEYS = ("within",)
-
-_STANDARD_TAGS = {
-    "tag:yaml.org,2002:" + name for name in ("str", "int", "float", "bool", "null", "timestamp", "map", "seq")
-}
 _TIME_TAGS = {"tag:yaml.org,2002:str", "tag:yaml.org,2002:timestamp"}
-_TRUE = {"true", "yes", "on", "y"}
-_FALSE = {"false", "no", "off", "n"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,13 +172,13 @@ def load_calendar(path: str | Path, *, check_deliverability: bool = False) -> Ca
         with open(path, "rb") as handle:
             data = handle.read(MAX_CALENDAR_BYTES + 1)
     except FileNotFoundError as exc:
-        raise _file_error(name, "no such file — check the calendar's path") from exc
+        raise file_error(name, "no such file — check the calendar's path") from exc
     except IsADirectoryError as exc:
-        raise _file_error(name, "is a directory — give the calendar's YAML file") from exc
+        raise file_error(name, "is a directory — give the calendar's YAML file") from exc
     except OSError as exc:
-        raise _file_error(name, f"cannot be read ({exc.strerror or exc})") from exc
+        raise file_error(name, f"cannot be read ({exc.strerror or exc})") from exc
     if len(data) > MAX_CALENDAR_BYTES:
-        raise _file_error(
+        raise file_error(
             name, f"is larger than {MAX_CALENDAR_BYTES // (1024 * 1024)} MB — is this really a calendar?"
         )
     return parse_calendar(_decode(data, name), path=name, check_deliverability=check_deliverability)
@@ -213,68 +191,20 @@ def parse_calendar(text: str, *, path: str = "<calendar>", check_deliverability:
         CalendarError: listing every problem found, each with its line.
     """
     if "\x00" in text:
-        raise _file_error(path, "is a binary file, not YAML text — give the calendar's .yaml file")
+        raise file_error(path, "is a binary file, not YAML text — give the calendar's .yaml file")
     if not text.strip() or all(
         not line.strip() or line.lstrip().startswith("#") for line in text.splitlines()
     ):
-        raise _file_error(path, "is empty — start it with 'version: 1' and an 'events:' list")
-    try:
-        _check_node_count(text, path)
-        root = yaml.compose(text, Loader=_LOADER)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        if exc.context_mark is not None and mark is not None and mark.index >= len(text.rstrip()):
-            mark = exc.context_mark  # "unexpected end of file": point at what was left open
-        line = mark.line + 1 if mark else None
-        problem = exc.problem or "the YAML cannot be read"
-        context = f" ({exc.context})" if exc.context else ""
-        raise CalendarError(
-            [
-                CalendarProblem(
-                    path,
-                    line,
-                    None,
-                    f"YAML syntax error: {problem}{context} — check indentation, colons and quotes",
-                )
-            ]
-        ) from exc
-    except yaml.YAMLError as exc:
-        raise _file_error(path, f"is not valid YAML ({exc})") from exc
+        raise file_error(path, "is empty — start it with 'version: 1' and an 'events:' list")
+    root = compose(text, path)
     if root is None:
-        raise _file_error(path, "is empty — start it with 'version: 1' and an 'events:' list")
-    builder = _Builder(path, check_deliverability)
-    try:
-        calendar = builder.build(root)
-    except _TooManyProblems:
-        stop = f"stopped after {MAX_PROBLEMS} problems — fix these, then check the file again"
-        raise CalendarError([*builder.problems, CalendarProblem(path, None, None, stop)]) from None
-    if builder.problems:
-        raise CalendarError(builder.problems)
-    return calendar
-
-
-def _check_node_count(text: str, path: str) -> None:
-    """Refuse a file with more nodes than a calendar could have, in constant memory."""
-    count = 0
-    for event in yaml.parse(text, Loader=_LOADER):
-        if isinstance(event, yaml.NodeEvent):
-            count += 1
-            if count > MAX_DOCUMENT_NODES:
-                message = (
-                    f"has more than {MAX_DOCUMENT_NODES:,} YAML values, the limit — a calendar is far "
-                    "smaller; split it, or drop events whose notes are long settled"
-                )
-                line = event.start_mark.line + 1 if event.start_mark else None
-                raise CalendarError([CalendarProblem(path, line, None, message)])
-
-
-def _file_error(path: str, message: str) -> CalendarError:
-    return CalendarError([CalendarProblem(path, None, None, message)])
+        raise file_error(path, "is empty — start it with 'version: 1' and an 'events:' list")
+    return _Builder(path, check_deliverability).read(root)
 
 
 def _decode(data: bytes, path: str) -> str:
     if b"\x00" in data:
-        raise _file_error(path, "is a binary file, not YAML text — give the calendar's .yaml file")
+        raise file_error(path, "is a binary file, not YAML text — give the calendar's .yaml file")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -298,153 +228,14 @@ def _slug(title: str, day: date) -> str:
     return f"{words}-{day.isoformat()}" if words else f"event-{day.isoformat()}"
 
 
-def _did_you_mean(word: str, choices: Iterable[str]) -> str:
-    import difflib  # only when a key is wrong: it is slow to import
-
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.7)
-    return f"did you mean {close[0]!r}?" if close else ""
-
-
-def _line(node: yaml.Node) -> int:
-    return int(node.start_mark.line) + 1
-
-
-class _TooManyProblems(Exception):
-    """Raised by the builder at MAX_PROBLEMS: the rest of the file is not worth reading."""
-
-
-class _Builder:
-    """Walks the composed YAML tree, collecting problems instead of stopping at the first."""
+class _Builder(NodeReader[Calendar]):
+    """Reads a calendar from its YAML tree: the keys, their values, and what each defaults to."""
 
     def __init__(self, path: str, check_deliverability: bool) -> None:
-        self.path = path
+        super().__init__(path)
         self.check_deliverability = check_deliverability
-        self.problems: list[CalendarProblem] = []
-        self.warnings: list[str] = []
         # An address repeated (by hand or through an alias) is validated once: it costs ~100 µs.
         self.addresses: dict[str, str | EmailNotValidError] = {}
-
-    # -- reporting ---------------------------------------------------------
-
-    def refuse(self, node: yaml.Node | None, event: str | None, message: str) -> None:
-        line = _line(node) if node is not None else None
-        self.add_problem(CalendarProblem(self.path, line, event, message))
-
-    def add_problem(self, problem: CalendarProblem) -> None:
-        self.problems.append(problem)
-        if len(self.problems) >= MAX_PROBLEMS:
-            raise _TooManyProblems
-
-    def warn(self, node: yaml.Node | None, event: str | None, message: str) -> None:
-        self.warnings.append(
-            str(CalendarProblem(self.path, _line(node) if node is not None else None, event, message))
-        )
-
-    # -- generic node readers ----------------------------------------------
-
-    def check_graph(self, root: yaml.Node) -> bool:
-        """Refuse non-standard tags anywhere, and trees that expand too far through aliases.
-
-        An alias (``*name``) shares the node it names, so the composed graph stays small
-        while every later step works through the expanded tree: a 300 KB file can repeat an
-        event of 10,000 people 20,000 times. The expanded size of each node is summed once,
-        bottom-up, so the check costs the document's size, not the expansion's.
-        """
-        expanded: dict[int, int] = {}  # lists and mappings only: a scalar is one node
-        open_nodes: set[int] = set()  # entered, children not yet summed: the current path
-        checked: set[int] = set()  # scalars whose tag was checked (an alias shares them)
-        stack: list[tuple[yaml.Node, bool]] = [(root, False)]
-        while stack:
-            node, children_done = stack.pop()
-            key = id(node)
-            if children_done:
-                open_nodes.discard(key)
-                size = 1 + sum(expanded.get(id(child), 1) for child in _children(node))
-                expanded[key] = size
-                if size > MAX_YAML_NODES:
-                    self.refuse(
-                        node,
-                        None,
-                        f"this YAML expands through its aliases (*name) to more than {MAX_YAML_NODES:,} "
-                        "nodes, the limit — a calendar is far smaller; write repeated entries out",
-                    )
-                    return False
-                continue
-            if key in expanded:
-                continue
-            if key in open_nodes:
-                self.refuse(
-                    node, None, "a YAML alias (*name) refers to a list or mapping it is inside — remove it"
-                )
-                return False
-            self.check_tag(node)
-            if isinstance(node, yaml.ScalarNode):
-                continue  # only the root gets here
-            open_nodes.add(key)
-            stack.append((node, True))
-            for child in _children(node):
-                if not isinstance(child, yaml.ScalarNode):
-                    if id(child) not in expanded:
-                        stack.append((child, False))
-                elif id(child) not in checked:
-                    checked.add(id(child))
-                    self.check_tag(child)
-        return not self.problems
-
-    def check_tag(self, node: yaml.Node) -> None:
-        if node.tag not in _STANDARD_TAGS:
-            tag = node.tag.replace("tag:yaml.org,2002:", "!!")
-            self.refuse(
-                node, None, f"YAML tag {tag!r} is not allowed — calendars are plain data; remove the tag"
-            )
-
-    def read_mapping(
-        self, node: yaml.Node, allowed: tuple[str, ...], event: str | None, what: str
-    ) -> dict[str, tuple[yaml.Node, yaml.Node]] | None:
-        if not isinstance(node, yaml.MappingNode):
-            self.refuse(node, event, f"{what} must be a mapping of keys to values, not {_kind(node)}")
-            return None
-        result: dict[str, tuple[yaml.Node, yaml.Node]] = {}
-        for key, value in node.value:
-            if key.tag == "tag:yaml.org,2002:merge":
-                self.refuse(key, event, "'<<' merge keys are not supported — write the keys out")
-                continue
-            name = str(key.value) if isinstance(key, yaml.ScalarNode) else ""
-            if name not in allowed:
-                hint = _did_you_mean(name, allowed) or "allowed keys: " + ", ".join(allowed)
-                self.refuse(key, event, f"unknown key {name!r} in {what} — {hint}")
-            elif name in result:
-                self.refuse(key, event, f"key {name!r} appears twice in {what} — keep one")
-            else:
-                result[name] = (key, value)
-        return result
-
-    def read_text(self, node: yaml.Node, event: str | None, key: str) -> str | None:
-        if not isinstance(node, yaml.ScalarNode) or node.tag == "tag:yaml.org,2002:null":
-            self.refuse(node, event, f"{key!r} must be text, not {_kind(node)}")
-            return None
-        value = str(node.value).strip()
-        if not value:
-            self.refuse(node, event, f"{key!r} is empty — give it a value")
-            return None
-        if len(value) > MAX_TEXT:
-            self.refuse(
-                node,
-                event,
-                f"{key!r} is {len(value):,} characters long; the limit is {MAX_TEXT:,} — shorten it",
-            )
-            return None
-        return value
-
-    def read_boolean(self, node: yaml.Node, event: str | None, key: str) -> bool | None:
-        if isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:bool":
-            word = str(node.value).lower()
-            if word in _TRUE:
-                return True
-            if word in _FALSE:
-                return False
-        self.refuse(node, event, f"{key!r} must be true or false, not {_describe(node)}")
-        return None
 
     def read_duration(self, node: yaml.Node, event: str | None, key: str) -> timedelta | None:
         if isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:int":
@@ -512,7 +303,7 @@ class _Builder:
         if "version" in top:
             node = top["version"][1]
             if not (isinstance(node, yaml.ScalarNode) and node.value == "1"):
-                self.refuse(node, None, f"version {_describe(node)} is not supported — write 'version: 1'")
+                self.refuse(node, None, f"version {describe(node)} is not supported — write 'version: 1'")
         zone = self.read_zone(top["timezone"][1], None) if "timezone" in top else None
         policies = dict(DEFAULT_POLICIES)
         if "policies" in top:
@@ -526,7 +317,7 @@ class _Builder:
             self.refuse(
                 events_node,
                 None,
-                f"'events' must be a list (each entry starting with '- '), not {_kind(events_node)}",
+                f"'events' must be a list (each entry starting with '- '), not {kind_of(events_node)}",
             )
             return empty
         if len(events_node.value) > MAX_EVENTS:
@@ -568,7 +359,7 @@ class _Builder:
     def read_policies(self, node: yaml.Node) -> dict[str, Policy]:
         result: dict[str, Policy] = {}
         if not isinstance(node, yaml.MappingNode):
-            self.refuse(node, None, f"'policies' must map a kind to {{within: 48h}}, not {_kind(node)}")
+            self.refuse(node, None, f"'policies' must map a kind to {{within: 48h}}, not {kind_of(node)}")
             return result
         if len(node.value) > MAX_KINDS:
             self.refuse(node, None, f"'policies' has {len(node.value):,} kinds; the limit is {MAX_KINDS}")
@@ -617,7 +408,7 @@ class _Builder:
                     and isinstance(value, yaml.ScalarNode)
                     and value.value
                 ):
-                    label = _short(str(value.value))
+                    label = short(str(value.value))
         keys = self.read_mapping(node, _EVENT_KEYS, label, "an event")
         if keys is None:
             return None
@@ -635,7 +426,7 @@ class _Builder:
         kind = self.read_text(kind_node, label, "kind") if kind_node is not None else None
         if kind is not None and kind_node is not None:
             kind = kind.lower()
-            if kind not in policies and (hint := _did_you_mean(kind, policies)):
+            if kind not in policies and (hint := did_you_mean(kind, policies)):
                 self.warn(kind_node, label, f"kind {kind!r} has no policy, so the default applies — {hint}")
         zone = self.read_zone(keys["timezone"][1], label) if "timezone" in keys else default_zone
         if "timezone" in keys and zone is None:
@@ -666,7 +457,7 @@ class _Builder:
             follow_up=follow_up,
             cancelled=cancelled,
             all_day=start.all_day,
-            line=_line(node),
+            line=line_of(node),
         )
 
     def read_end(
@@ -708,7 +499,7 @@ class _Builder:
         """A start or end; the fold (a time that happens twice) is a warning, not a problem."""
         if not isinstance(node, yaml.ScalarNode) or node.tag not in _TIME_TAGS:
             self.refuse(
-                node, label, f"{key!r} must be a date and time like {times.EXAMPLE}, not {_describe(node)}"
+                node, label, f"{key!r} must be a date and time like {times.EXAMPLE}, not {describe(node)}"
             )
             return None
         try:
@@ -740,7 +531,7 @@ class _Builder:
             return default if self.read_boolean(node, label, "follow_up") else None
         if isinstance(node, yaml.MappingNode):
             return self.read_policy(node, label, "'follow_up'")
-        self.refuse(node, label, f"'follow_up' must be false or {{within: 24h}}, not {_describe(node)}")
+        self.refuse(node, label, f"'follow_up' must be false or {{within: 24h}}, not {describe(node)}")
         return default
 
     def read_people(
@@ -759,7 +550,7 @@ class _Builder:
             return ()
         if not isinstance(node, yaml.SequenceNode):
             self.refuse(
-                node, label, f"'people' must be a list (each entry starting with '- '), not {_kind(node)}"
+                node, label, f"'people' must be a list (each entry starting with '- '), not {kind_of(node)}"
             )
             return ()
         result = []
@@ -830,10 +621,6 @@ class _Builder:
                 seen[event.id] = event
 
 
-def _short(text: str, limit: int = 80) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def _people_count(event: yaml.Node) -> int:
     if isinstance(event, yaml.MappingNode):
         for key, value in event.value:
@@ -844,27 +631,3 @@ def _people_count(event: yaml.Node) -> int:
             ):
                 return len(value.value)
     return 0
-
-
-def _children(node: yaml.Node) -> list[yaml.Node]:
-    if isinstance(node, yaml.MappingNode):
-        return [item for pair in node.value for item in pair]
-    if isinstance(node, yaml.SequenceNode):
-        return list(node.value)
-    return []
-
-
-def _kind(node: yaml.Node) -> str:
-    if isinstance(node, yaml.MappingNode):
-        return "a mapping"
-    if isinstance(node, yaml.SequenceNode):
-        return "a list"
-    return _describe(node)
-
-
-def _describe(node: yaml.Node) -> str:
-    if isinstance(node, yaml.ScalarNode):
-        if node.tag == "tag:yaml.org,2002:null":
-            return "empty"
-        return repr(node.value)
-    return _kind(node)
