@@ -31,7 +31,8 @@ from .errors import (
 from .matching import match
 from .message import SentMessage, normalize_address
 from .pipeline import scan
-from .report import FollowUp, Report, SourceSummary, Status, render
+from .render import render  # the function: it takes the name of the render package
+from .report import FollowUp, Report, SourceSummary, Status
 from .sources import Folder, ImapSource, MaildirSource, MboxSource, Source, StaticSource
 
 __version__ = "0.1.0"  # the one place the version lives (pyproject reads it)

@@ -1,25 +1,24 @@
-"""The YAML calendar: parsing, validation and the frozen Calendar/Event/Person.
+"""The YAML calendar file: ``load_calendar``/``parse_calendar`` → a validated ``Calendar``.
 
-The file format is described in docs/calendar.md. Parsing works on the YAML
-node tree (composed with PyYAML's safe loader), so every problem can name the
-line it is on; all problems are collected and reported together.
+The file format is described in docs/calendar.md. The file is composed into a YAML
+node tree (yamlnodes.py: safe loader, size limits), so every problem can name the
+line it is on; all problems are collected and reported together. This module reads
+the top level (version, timezone, policies, me, the events list and its limits);
+calendar_events.py reads each event, times.py its times, and calendar_data.py holds
+the frozen Calendar/Event/Person/Policy they make (re-exported here).
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
-from collections.abc import Iterable
-from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone, tzinfo
-from email.utils import parseaddr
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import yaml
-from email_validator import EmailNotValidError, validate_email
 
+from .calendar_data import DEFAULT_POLICIES, Calendar, Event, Person, Policy
+from .calendar_events import EventReader
 from .errors import CalendarError, CalendarProblem
+from .times import parse_duration
+from .yamlnodes import compose, describe, file_error, kind_of
 
 __all__ = [
     "DEFAULT_POLICIES",
@@ -32,23 +31,11 @@ __all__ = [
     "parse_duration",
 ]
 
-UTC = timezone.utc
-
 MAX_CALENDAR_BYTES = 10 * 1024 * 1024
 """A calendar is a few kilobytes; refuse files larger than this outright."""
 
-# libyaml's safe loader when PyYAML was built with it (5x faster); the same nodes and marks.
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
 MAX_EVENTS = 20_000
 """A calendar of follow-ups is hundreds of events; more than this is refused with a clear error."""
-
-MAX_DOCUMENT_NODES = 500_000
-"""Bound on the nodes written in the file, counted while streaming, before the tree is built
-(each built node costs ~350 bytes; a 10 MB file of ``[a,a,…]`` would be 5 million of them)."""
-
-MAX_YAML_NODES = 2_000_000
-"""Bound on the YAML tree *as expanded through its aliases*: an alias bomb is refused, not expanded."""
 
 MAX_PEOPLE = 100_000
 """Bound on people summed over all events (the follow-ups a scan works through, aliases included)."""
@@ -56,171 +43,7 @@ MAX_PEOPLE = 100_000
 MAX_KINDS = 100
 """Most ``policies`` kinds and ``me`` addresses; each event's unknown kind is compared with every policy."""
 
-MAX_TEXT = 1_000
-"""Longest title, name, kind, id or domain, in characters; reports repeat them on every row."""
-
-MAX_DURATION = timedelta(days=365)
-"""Longest ``duration`` or ``within``."""
-
-MAX_PROBLEMS = 100
-"""Problems reported at most; past this the file is not a calendar with typos, and reading stops."""
-
-FIRST_YEAR, LAST_YEAR = 1900, 2999
-"""Calendar times (and ``--now``) must lie in these years; every derived time then fits a datetime."""
-
 _TOP_KEYS = ("version", "timezone", "policies", "events", "me")
-_EVENT_KEYS = (
-    "id",
-    "title",
-    "kind",
-    "start",
-    "end",
-    "duration",
-    "timezone",
-    "domain",
-    "follow_up",
-    "cancelled",
-    "people",
-    "location",
-    "notes",
-)
-_PERSON_KEYS = ("name", "email")
-_POLICY_KEYS = ("within",)
-
-_STANDARD_TAGS = {
-    "tag:yaml.org,2002:" + name for name in ("str", "int", "float", "bool", "null", "timestamp", "map", "seq")
-}
-_TRUE = {"true", "yes", "on", "y"}
-_FALSE = {"false", "no", "off", "n"}
-
-_DURATION_RE = re.compile(r"^\s*(?:(\d+)\s*d)?\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m)?\s*$", re.IGNORECASE)
-# IANA names are a few ASCII words joined by "/" (America/Argentina/Buenos_Aires, Etc/GMT+5);
-# anything else never reaches zoneinfo, which recurses on names like "a/a/a/…/b".
-_ZONE_RE = re.compile(r"^[A-Za-z0-9_+-]{1,32}(?:/[A-Za-z0-9_+-]{1,32}){0,3}$")
-_TIME_RE = re.compile(
-    r"""^\s*(?P<date>\d{4}-\d{1,2}-\d{1,2})
-    (?:(?:[Tt]|\s+)(?P<hour>\d{1,2}):(?P<minute>\d{2})(?::(?P<second>\d{2})(?:\.(?P<fraction>\d+))?)?)?
-    \s*(?P<offset>Z|z|[+-]\d{1,2}(?::?\d{2})?)?\s*$""",
-    re.VERBOSE,
-)
-
-
-@dataclass(frozen=True, slots=True)
-class Policy:
-    """How soon after an event ends the note is owed."""
-
-    within: timedelta
-
-
-DEFAULT_POLICIES: dict[str, Policy] = {
-    "interview": Policy(timedelta(hours=48)),
-    "networking": Policy(timedelta(hours=48)),
-    "meeting": Policy(timedelta(hours=24)),
-    "default": Policy(timedelta(hours=48)),
-}
-
-_DEFAULT_LENGTH = {"networking": timedelta(hours=2)}
-_FALLBACK_LENGTH = timedelta(hours=1)
-
-
-@dataclass(frozen=True, slots=True)
-class Person:
-    """Somebody who should get a note; ``email`` is None when only the name is known."""
-
-    name: str
-    email: str | None = None
-
-    def __str__(self) -> str:
-        if self.email and self.name:
-            return f"{self.name} <{self.email}>"
-        return self.email or self.name
-
-
-@dataclass(frozen=True, slots=True)
-class Event:
-    """One interview, meeting or networking event, with times in UTC."""
-
-    id: str
-    title: str
-    kind: str
-    start: datetime
-    end: datetime
-    timezone: str | None
-    """IANA name of the zone the event's times were written in; None = the machine's local zone."""
-    people: tuple[Person, ...] = ()
-    domain: str | None = None
-    follow_up: Policy | None = field(default_factory=lambda: DEFAULT_POLICIES["default"])
-    """None when no note is expected (``follow_up: false``)."""
-    cancelled: bool = False
-    all_day: bool = False
-    line: int | None = None
-
-    @property
-    def skipped(self) -> bool:
-        """True when no note is expected: cancelled, or ``follow_up: false``."""
-        return self.cancelled or self.follow_up is None
-
-    @property
-    def deadline(self) -> datetime | None:
-        """When the note is due (end + within); None for skipped events."""
-        if self.skipped or self.follow_up is None:
-            return None
-        return self.end + self.follow_up.within
-
-    @property
-    def zone(self) -> tzinfo | None:
-        """The zone to show the event's times in (None = the machine's local zone)."""
-        return ZoneInfo(self.timezone) if self.timezone else None
-
-    def local(self, moment: datetime) -> datetime:
-        """``moment`` in the zone the event was written in."""
-        return moment.astimezone(self.zone)
-
-
-@dataclass(frozen=True, slots=True)
-class Calendar:
-    """A validated calendar: events in file order, plus the user's own addresses."""
-
-    events: tuple[Event, ...]
-    timezone: str | None = None
-    me: tuple[str, ...] = ()
-    path: str = "<calendar>"
-    warnings: tuple[str, ...] = ()
-
-    @property
-    def uses_local_time(self) -> bool:
-        """True when some event's times were read in the machine's local zone."""
-        return any(event.timezone is None for event in self.events)
-
-    @property
-    def earliest_start(self) -> datetime | None:
-        """The start of the first event that expects a note; None if none does."""
-        starts = [event.start for event in self.events if not event.skipped]
-        return min(starts) if starts else None
-
-
-def parse_duration(text: str) -> timedelta:
-    """Parse ``90m``, ``48h``, ``2d``, ``1d12h`` into a timedelta.
-
-    Raises:
-        ValueError: with a message saying what a duration looks like, or that it is
-            longer than ``MAX_DURATION``.
-    """
-    match = _DURATION_RE.match(text)
-    if not text.strip() or match is None or not any(match.groups()):
-        raise ValueError(f"{text!r} is not a duration — write it like 90m, 48h, 2d or 1d12h")
-    # Compared as whole minutes before any timedelta is made: a 20-digit count overflows one.
-    if any(len(group.lstrip("0")) > 9 for group in match.groups() if group):
-        minutes = MAX_DURATION // timedelta(minutes=1) + 1
-    else:
-        days, hours, mins = (int(group or 0) for group in match.groups())
-        minutes = (days * 24 + hours) * 60 + mins
-    if minutes > MAX_DURATION // timedelta(minutes=1):
-        shown = text.strip() if len(text) <= 40 else text.strip()[:40] + "…"
-        raise ValueError(
-            f"{shown!r} is longer than {MAX_DURATION.days} days, the limit — write it like 48h or 2d"
-        )
-    return timedelta(minutes=minutes)
 
 
 def load_calendar(path: str | Path, *, check_deliverability: bool = False) -> Calendar:
@@ -234,13 +57,13 @@ def load_calendar(path: str | Path, *, check_deliverability: bool = False) -> Ca
         with open(path, "rb") as handle:
             data = handle.read(MAX_CALENDAR_BYTES + 1)
     except FileNotFoundError as exc:
-        raise _file_error(name, "no such file — check the calendar's path") from exc
+        raise file_error(name, "no such file — check the calendar's path") from exc
     except IsADirectoryError as exc:
-        raise _file_error(name, "is a directory — give the calendar's YAML file") from exc
+        raise file_error(name, "is a directory — give the calendar's YAML file") from exc
     except OSError as exc:
-        raise _file_error(name, f"cannot be read ({exc.strerror or exc})") from exc
+        raise file_error(name, f"cannot be read ({exc.strerror or exc})") from exc
     if len(data) > MAX_CALENDAR_BYTES:
-        raise _file_error(
+        raise file_error(
             name, f"is larger than {MAX_CALENDAR_BYTES // (1024 * 1024)} MB — is this really a calendar?"
         )
     return parse_calendar(_decode(data, name), path=name, check_deliverability=check_deliverability)
@@ -253,68 +76,20 @@ def parse_calendar(text: str, *, path: str = "<calendar>", check_deliverability:
         CalendarError: listing every problem found, each with its line.
     """
     if "\x00" in text:
-        raise _file_error(path, "is a binary file, not YAML text — give the calendar's .yaml file")
+        raise file_error(path, "is a binary file, not YAML text — give the calendar's .yaml file")
     if not text.strip() or all(
         not line.strip() or line.lstrip().startswith("#") for line in text.splitlines()
     ):
-        raise _file_error(path, "is empty — start it with 'version: 1' and an 'events:' list")
-    try:
-        _check_node_count(text, path)
-        root = yaml.compose(text, Loader=_LOADER)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        if exc.context_mark is not None and mark is not None and mark.index >= len(text.rstrip()):
-            mark = exc.context_mark  # "unexpected end of file": point at what was left open
-        line = mark.line + 1 if mark else None
-        problem = exc.problem or "the YAML cannot be read"
-        context = f" ({exc.context})" if exc.context else ""
-        raise CalendarError(
-            [
-                CalendarProblem(
-                    path,
-                    line,
-                    None,
-                    f"YAML syntax error: {problem}{context} — check indentation, colons and quotes",
-                )
-            ]
-        ) from exc
-    except yaml.YAMLError as exc:
-        raise _file_error(path, f"is not valid YAML ({exc})") from exc
+        raise file_error(path, "is empty — start it with 'version: 1' and an 'events:' list")
+    root = compose(text, path)
     if root is None:
-        raise _file_error(path, "is empty — start it with 'version: 1' and an 'events:' list")
-    builder = _Builder(path, check_deliverability)
-    try:
-        calendar = builder.build(root)
-    except _TooManyProblems:
-        stop = f"stopped after {MAX_PROBLEMS} problems — fix these, then check the file again"
-        raise CalendarError([*builder.problems, CalendarProblem(path, None, None, stop)]) from None
-    if builder.problems:
-        raise CalendarError(builder.problems)
-    return calendar
-
-
-def _check_node_count(text: str, path: str) -> None:
-    """Refuse a file with more nodes than a calendar could have, in constant memory."""
-    count = 0
-    for event in yaml.parse(text, Loader=_LOADER):
-        if isinstance(event, yaml.NodeEvent):
-            count += 1
-            if count > MAX_DOCUMENT_NODES:
-                message = (
-                    f"has more than {MAX_DOCUMENT_NODES:,} YAML values, the limit — a calendar is far "
-                    "smaller; split it, or drop events whose notes are long settled"
-                )
-                line = event.start_mark.line + 1 if event.start_mark else None
-                raise CalendarError([CalendarProblem(path, line, None, message)])
-
-
-def _file_error(path: str, message: str) -> CalendarError:
-    return CalendarError([CalendarProblem(path, None, None, message)])
+        raise file_error(path, "is empty — start it with 'version: 1' and an 'events:' list")
+    return _Builder(path, check_deliverability).read(root)
 
 
 def _decode(data: bytes, path: str) -> str:
     if b"\x00" in data:
-        raise _file_error(path, "is a binary file, not YAML text — give the calendar's .yaml file")
+        raise file_error(path, "is a binary file, not YAML text — give the calendar's .yaml file")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -332,217 +107,8 @@ def _decode(data: bytes, path: str) -> str:
     return text
 
 
-def _slug(title: str, day: date) -> str:
-    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
-    words = re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")
-    return f"{words}-{day.isoformat()}" if words else f"event-{day.isoformat()}"
-
-
-def _did_you_mean(word: str, choices: Iterable[str]) -> str:
-    import difflib  # only when a key is wrong: it is slow to import
-
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.7)
-    return f"did you mean {close[0]!r}?" if close else ""
-
-
-def _line(node: yaml.Node) -> int:
-    return int(node.start_mark.line) + 1
-
-
-class _TooManyProblems(Exception):
-    """Raised by the builder at MAX_PROBLEMS: the rest of the file is not worth reading."""
-
-
-class _Builder:
-    """Walks the composed YAML tree, collecting problems instead of stopping at the first."""
-
-    def __init__(self, path: str, check_deliverability: bool) -> None:
-        self.path = path
-        self.check_deliverability = check_deliverability
-        self.problems: list[CalendarProblem] = []
-        self.warnings: list[str] = []
-        # An address repeated (by hand or through an alias) is validated once: it costs ~100 µs.
-        self.addresses: dict[str, str | EmailNotValidError] = {}
-
-    # -- reporting ---------------------------------------------------------
-
-    def problem(self, node: yaml.Node | None, event: str | None, message: str) -> None:
-        line = _line(node) if node is not None else None
-        self.add(CalendarProblem(self.path, line, event, message))
-
-    def add(self, problem: CalendarProblem) -> None:
-        self.problems.append(problem)
-        if len(self.problems) >= MAX_PROBLEMS:
-            raise _TooManyProblems
-
-    def warn(self, node: yaml.Node | None, event: str | None, message: str) -> None:
-        self.warnings.append(
-            str(CalendarProblem(self.path, _line(node) if node is not None else None, event, message))
-        )
-
-    # -- generic node readers ----------------------------------------------
-
-    def check_graph(self, root: yaml.Node) -> bool:
-        """Refuse non-standard tags anywhere, and trees that expand too far through aliases.
-
-        An alias (``*name``) shares the node it names, so the composed graph stays small
-        while every later step works through the expanded tree: a 300 KB file can repeat an
-        event of 10,000 people 20,000 times. The expanded size of each node is summed once,
-        bottom-up, so the check costs the document's size, not the expansion's.
-        """
-        expanded: dict[int, int] = {}  # lists and mappings only: a scalar is one node
-        open_nodes: set[int] = set()  # entered, children not yet summed: the current path
-        checked: set[int] = set()  # scalars whose tag was checked (an alias shares them)
-        stack: list[tuple[yaml.Node, bool]] = [(root, False)]
-        while stack:
-            node, children_done = stack.pop()
-            key = id(node)
-            if children_done:
-                open_nodes.discard(key)
-                size = 1 + sum(expanded.get(id(child), 1) for child in _children(node))
-                expanded[key] = size
-                if size > MAX_YAML_NODES:
-                    self.problem(
-                        node,
-                        None,
-                        f"this YAML expands through its aliases (*name) to more than {MAX_YAML_NODES:,} "
-                        "nodes, the limit — a calendar is far smaller; write repeated entries out",
-                    )
-                    return False
-                continue
-            if key in expanded:
-                continue
-            if key in open_nodes:
-                self.problem(
-                    node, None, "a YAML alias (*name) refers to a list or mapping it is inside — remove it"
-                )
-                return False
-            self.check_tag(node)
-            if isinstance(node, yaml.ScalarNode):
-                continue  # only the root gets here
-            open_nodes.add(key)
-            stack.append((node, True))
-            for child in _children(node):
-                if not isinstance(child, yaml.ScalarNode):
-                    if id(child) not in expanded:
-                        stack.append((child, False))
-                elif id(child) not in checked:
-                    checked.add(id(child))
-                    self.check_tag(child)
-        return not self.problems
-
-    def check_tag(self, node: yaml.Node) -> None:
-        if node.tag not in _STANDARD_TAGS:
-            tag = node.tag.replace("tag:yaml.org,2002:", "!!")
-            self.problem(
-                node, None, f"YAML tag {tag!r} is not allowed — calendars are plain data; remove the tag"
-            )
-
-    def mapping(
-        self, node: yaml.Node, allowed: tuple[str, ...], event: str | None, what: str
-    ) -> dict[str, tuple[yaml.Node, yaml.Node]] | None:
-        if not isinstance(node, yaml.MappingNode):
-            self.problem(node, event, f"{what} must be a mapping of keys to values, not {_kind(node)}")
-            return None
-        result: dict[str, tuple[yaml.Node, yaml.Node]] = {}
-        for key, value in node.value:
-            if key.tag == "tag:yaml.org,2002:merge":
-                self.problem(key, event, "'<<' merge keys are not supported — write the keys out")
-                continue
-            name = str(key.value) if isinstance(key, yaml.ScalarNode) else ""
-            if name not in allowed:
-                hint = _did_you_mean(name, allowed) or "allowed keys: " + ", ".join(allowed)
-                self.problem(key, event, f"unknown key {name!r} in {what} — {hint}")
-            elif name in result:
-                self.problem(key, event, f"key {name!r} appears twice in {what} — keep one")
-            else:
-                result[name] = (key, value)
-        return result
-
-    def text(self, node: yaml.Node, event: str | None, key: str) -> str | None:
-        if not isinstance(node, yaml.ScalarNode) or node.tag == "tag:yaml.org,2002:null":
-            self.problem(node, event, f"{key!r} must be text, not {_kind(node)}")
-            return None
-        value = str(node.value).strip()
-        if not value:
-            self.problem(node, event, f"{key!r} is empty — give it a value")
-            return None
-        if len(value) > MAX_TEXT:
-            self.problem(
-                node,
-                event,
-                f"{key!r} is {len(value):,} characters long; the limit is {MAX_TEXT:,} — shorten it",
-            )
-            return None
-        return value
-
-    def boolean(self, node: yaml.Node, event: str | None, key: str) -> bool | None:
-        if isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:bool":
-            word = str(node.value).lower()
-            if word in _TRUE:
-                return True
-            if word in _FALSE:
-                return False
-        self.problem(node, event, f"{key!r} must be true or false, not {_describe(node)}")
-        return None
-
-    def duration(self, node: yaml.Node, event: str | None, key: str) -> timedelta | None:
-        if isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:int":
-            self.problem(node, event, f"{key!r} is {node.value}: give a unit, like {node.value}h")
-            return None
-        value = self.text(node, event, key)
-        if value is None:
-            return None
-        try:
-            return parse_duration(value)
-        except ValueError as exc:
-            self.problem(node, event, f"{key!r}: {exc}")
-            return None
-
-    def zone_name(self, node: yaml.Node, event: str | None) -> str | None:
-        name = self.text(node, event, "timezone")
-        if name is None:
-            return None
-        try:
-            if not _ZONE_RE.match(name):
-                raise ValueError(name)
-            ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError, OSError):
-            hint = _did_you_mean(name, available_timezones()) or "use an IANA name like Europe/Berlin"
-            self.problem(node, event, f"unknown time zone {_short(name)!r} — {hint}")
-            return None
-        return name
-
-    def address(self, node: yaml.Node, event: str | None, text: str) -> str | None:
-        if text not in self.addresses:
-            try:
-                valid = validate_email(text, check_deliverability=self.check_deliverability)
-                self.addresses[text] = str(valid.normalized)
-            except EmailNotValidError as exc:
-                self.addresses[text] = exc
-        result = self.addresses[text]
-        if isinstance(result, EmailNotValidError):
-            reason = str(result).rstrip(".")
-            self.problem(
-                node,
-                event,
-                f"{text!r} is not a usable email address ({reason}) — write it like name@company.com",
-            )
-            return None
-        return result
-
-    def domain(self, node: yaml.Node, event: str | None) -> str | None:
-        text = self.text(node, event, "domain")
-        if text is None:
-            return None
-        text = text.lstrip("@").lower()
-        try:
-            validate_email(f"x@{text}", check_deliverability=self.check_deliverability)
-        except EmailNotValidError as exc:
-            reason = str(exc).replace("x@", "").rstrip(".")
-            self.problem(node, event, f"domain {text!r} is not valid ({reason}) — write it like company.com")
-            return None
-        return text
+class _Builder(EventReader[Calendar]):
+    """Reads a calendar from its YAML tree: the top-level keys here, each event in EventReader."""
 
     # -- the calendar -------------------------------------------------------
 
@@ -550,31 +116,31 @@ class _Builder:
         empty = Calendar(events=(), path=self.path)
         if not self.check_graph(root):
             return empty
-        top = self.mapping(root, _TOP_KEYS, None, "the calendar")
+        top = self.read_mapping(root, _TOP_KEYS, None, "the calendar")
         if top is None:
             return empty
         if "version" in top:
             node = top["version"][1]
             if not (isinstance(node, yaml.ScalarNode) and node.value == "1"):
-                self.problem(node, None, f"version {_describe(node)} is not supported — write 'version: 1'")
-        zone = self.zone_name(top["timezone"][1], None) if "timezone" in top else None
+                self.refuse(node, None, f"version {describe(node)} is not supported — write 'version: 1'")
+        zone = self.read_zone(top["timezone"][1], None) if "timezone" in top else None
         policies = dict(DEFAULT_POLICIES)
         if "policies" in top:
-            policies.update(self.policies(top["policies"][1]))
-        me = self.me(top["me"][1]) if "me" in top else ()
+            policies.update(self.read_policies(top["policies"][1]))
+        me = self.read_me(top["me"][1]) if "me" in top else ()
         if "events" not in top:
-            self.problem(root, None, "no 'events:' list — add 'events:' with one entry per event")
+            self.refuse(root, None, "no 'events:' list — add 'events:' with one entry per event")
             return empty
         events_node = top["events"][1]
         if not isinstance(events_node, yaml.SequenceNode):
-            self.problem(
+            self.refuse(
                 events_node,
                 None,
-                f"'events' must be a list (each entry starting with '- '), not {_kind(events_node)}",
+                f"'events' must be a list (each entry starting with '- '), not {kind_of(events_node)}",
             )
             return empty
         if len(events_node.value) > MAX_EVENTS:
-            self.problem(
+            self.refuse(
                 events_node,
                 None,
                 f"'events' has {len(events_node.value):,} entries; the limit is {MAX_EVENTS:,} — "
@@ -583,7 +149,7 @@ class _Builder:
             return empty
         people = sum(_people_count(node) for node in events_node.value)
         if people > MAX_PEOPLE:
-            self.problem(
+            self.refuse(
                 events_node,
                 None,
                 f"the events list {people:,} people in all (aliases counted as often as they are used); "
@@ -593,7 +159,7 @@ class _Builder:
         events = [
             event
             for index, node in enumerate(events_node.value)
-            if (event := self.event(node, index, zone, policies)) is not None
+            if (event := self.read_event(node, index, zone, policies)) is not None
         ]
         self.check_ids(events)
         if any(event.timezone is None for event in events):
@@ -609,345 +175,35 @@ class _Builder:
             warnings=tuple(self.warnings),
         )
 
-    def policies(self, node: yaml.Node) -> dict[str, Policy]:
+    def read_policies(self, node: yaml.Node) -> dict[str, Policy]:
         result: dict[str, Policy] = {}
         if not isinstance(node, yaml.MappingNode):
-            self.problem(node, None, f"'policies' must map a kind to {{within: 48h}}, not {_kind(node)}")
+            self.refuse(node, None, f"'policies' must map a kind to {{within: 48h}}, not {kind_of(node)}")
             return result
         if len(node.value) > MAX_KINDS:
-            self.problem(node, None, f"'policies' has {len(node.value):,} kinds; the limit is {MAX_KINDS}")
+            self.refuse(node, None, f"'policies' has {len(node.value):,} kinds; the limit is {MAX_KINDS}")
             return result
         for key, value in node.value:
             kind = str(key.value).strip() if isinstance(key, yaml.ScalarNode) else ""
             if not kind:
-                self.problem(key, None, "a policy needs a kind name, like 'interview:'")
+                self.refuse(key, None, "a policy needs a kind name, like 'interview:'")
                 continue
-            policy = self.policy(value, None, f"policy {kind!r}")
+            policy = self.read_policy(value, None, f"policy {kind!r}")
             if policy is not None:
                 result[kind] = policy
         return result
 
-    def policy(self, node: yaml.Node, event: str | None, what: str) -> Policy | None:
-        keys = self.mapping(node, _POLICY_KEYS, event, what)
-        if keys is None:
-            return None
-        if "within" not in keys:
-            self.problem(node, event, f"{what} has no 'within' — write it like {{within: 48h}}")
-            return None
-        within = self.duration(keys["within"][1], event, "within")
-        return Policy(within) if within is not None else None
-
-    def me(self, node: yaml.Node) -> tuple[str, ...]:
+    def read_me(self, node: yaml.Node) -> tuple[str, ...]:
         items = node.value if isinstance(node, yaml.SequenceNode) else [node]
         if len(items) > MAX_KINDS:
-            self.problem(node, None, f"'me' has {len(items):,} addresses; the limit is {MAX_KINDS}")
+            self.refuse(node, None, f"'me' has {len(items):,} addresses; the limit is {MAX_KINDS}")
             return ()
         result = []
         for item in items:
-            text = self.text(item, None, "me")
-            if text is not None and (address := self.address(item, None, text)) is not None:
+            text = self.read_text(item, None, "me")
+            if text is not None and (address := self.read_address(item, None, text)) is not None:
                 result.append(address.lower())
         return tuple(result)
-
-    def event(
-        self, node: yaml.Node, index: int, default_zone: str | None, policies: dict[str, Policy]
-    ) -> Event | None:
-        label = f"#{index + 1}"
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                if (
-                    isinstance(key, yaml.ScalarNode)
-                    and key.value == "title"
-                    and isinstance(value, yaml.ScalarNode)
-                    and value.value
-                ):
-                    label = _short(str(value.value))
-        keys = self.mapping(node, _EVENT_KEYS, label, "an event")
-        if keys is None:
-            return None
-        before = len(self.problems)
-
-        def required(key: str, hint: str) -> yaml.Node | None:
-            if key not in keys:
-                self.problem(node, label, f"no {key!r} — {hint}")
-                return None
-            return keys[key][1]
-
-        title_node = required("title", "add 'title: Onsite interview, Acme'")
-        title = self.text(title_node, label, "title") if title_node is not None else None
-        kind_node = required("kind", "add 'kind: interview', 'networking' or 'meeting'")
-        kind = self.text(kind_node, label, "kind") if kind_node is not None else None
-        if kind is not None and kind_node is not None:
-            kind = kind.lower()
-            if kind not in policies and (hint := _did_you_mean(kind, policies)):
-                self.warn(kind_node, label, f"kind {kind!r} has no policy, so the default applies — {hint}")
-        zone = self.zone_name(keys["timezone"][1], label) if "timezone" in keys else default_zone
-        if "timezone" in keys and zone is None:
-            return None
-        start_node = required("start", "add 'start: 2026-11-02 10:00'")
-        start = self.moment(start_node, label, "start", zone) if start_node is not None else None
-        end = self.end(keys, label, zone, kind or "", start)
-        domain = self.domain(keys["domain"][1], label) if "domain" in keys else None
-        cancelled = (
-            bool(self.boolean(keys["cancelled"][1], label, "cancelled")) if "cancelled" in keys else False
-        )
-        follow_up = self.follow_up(keys, label, kind or "default", policies)
-        people = self.people(keys, node, label, domain)
-        event_id = self.text(keys["id"][1], label, "id") if "id" in keys else None
-        if len(self.problems) > before or title is None or kind is None or start is None or end is None:
-            return None
-        return Event(
-            id=event_id or _slug(title, start[0].astimezone(ZoneInfo(zone) if zone else None).date()),
-            title=title,
-            kind=kind,
-            start=start[0],
-            end=end,
-            timezone=zone,
-            people=people,
-            domain=domain,
-            follow_up=follow_up,
-            cancelled=cancelled,
-            all_day=start[1],
-            line=_line(node),
-        )
-
-    def end(
-        self,
-        keys: dict[str, tuple[yaml.Node, yaml.Node]],
-        label: str,
-        zone: str | None,
-        kind: str,
-        start: tuple[datetime, bool] | None,
-    ) -> datetime | None:
-        if "end" in keys and "duration" in keys:
-            self.problem(keys["duration"][0], label, "has both 'end' and 'duration' — keep one of them")
-            return None
-        if start is None:
-            return None
-        begin, all_day = start
-        if "end" in keys:
-            end_node = keys["end"][1]
-            parsed = self.moment(end_node, label, "end", zone, end_of_day=True)
-            if parsed is None:
-                return None
-            if parsed[0] < begin:
-                self.problem(
-                    end_node,
-                    label,
-                    f"end {end_node.value} is before start — the end must come after {_show(begin, zone)}",
-                )
-                return None
-            return parsed[0]
-        if "duration" in keys:
-            length = self.duration(keys["duration"][1], label, "duration")
-            return begin + length if length is not None else None
-        if all_day:
-            return _localize(begin.astimezone(_tz(zone)).date() + timedelta(days=1), zone)
-        return begin + _DEFAULT_LENGTH.get(kind, _FALLBACK_LENGTH)
-
-    def moment(
-        self, node: yaml.Node, label: str, key: str, zone: str | None, *, end_of_day: bool = False
-    ) -> tuple[datetime, bool] | None:
-        """Parse a start or end; returns (UTC time, whether it was a bare date)."""
-        example = "2026-11-02 10:00"
-        if not isinstance(node, yaml.ScalarNode) or node.tag not in {
-            "tag:yaml.org,2002:str",
-            "tag:yaml.org,2002:timestamp",
-        }:
-            self.problem(
-                node, label, f"{key!r} must be a date and time like {example}, not {_describe(node)}"
-            )
-            return None
-        match = _TIME_RE.match(str(node.value))
-        if match is None:
-            self.problem(
-                node,
-                label,
-                f"{key!r} {_short(str(node.value))!r} is not a date and time — write it like {example}",
-            )
-            return None
-        year = int(match["date"].split("-")[0])
-        if not FIRST_YEAR <= year <= LAST_YEAR:
-            self.problem(
-                node,
-                label,
-                f"{key!r} {node.value!r} is outside the years {FIRST_YEAR}–{LAST_YEAR} this tool "
-                f"handles — check the year (like {example})",
-            )
-            return None
-        try:
-            day = date.fromisoformat("-".join(f"{int(part):02d}" for part in match["date"].split("-")))
-            if match["hour"] is None:
-                if match["offset"]:
-                    raise ValueError("a date alone cannot have an offset")
-                midnight = day + timedelta(days=1) if end_of_day else day
-                return _localize(midnight, zone), True
-            fraction = (match["fraction"] or "0")[:6].ljust(6, "0")
-            clock = time(int(match["hour"]), int(match["minute"]), int(match["second"] or 0), int(fraction))
-            offset = _offset(match["offset"]) if match["offset"] else None
-        except ValueError as exc:
-            self.problem(
-                node,
-                label,
-                f"{key!r} {node.value!r} is not a real date or time ({exc}) — write it like {example}",
-            )
-            return None
-        naive = datetime.combine(day, clock)
-        if offset is not None:
-            return naive.replace(tzinfo=offset).astimezone(UTC), False
-        if zone is not None:
-            local = naive.replace(tzinfo=ZoneInfo(zone))
-            if local.astimezone(UTC).astimezone(ZoneInfo(zone)).replace(tzinfo=None) != naive:
-                self.problem(
-                    node,
-                    label,
-                    f"{key!r} {node.value!r} does not exist in {zone} (the clocks jump forward then) — "
-                    "pick a time outside the gap, or add an offset like +01:00",
-                )
-                return None
-            if local.replace(fold=1).utcoffset() != local.utcoffset():
-                self.warn(
-                    node,
-                    label,
-                    f"{key!r} {node.value!r} happens twice in {zone} (the clocks go back then); "
-                    "the first is used — add an offset to choose",
-                )
-            return local.astimezone(UTC), False
-        return naive.astimezone(UTC), False
-
-    def follow_up(
-        self,
-        keys: dict[str, tuple[yaml.Node, yaml.Node]],
-        label: str,
-        kind: str,
-        policies: dict[str, Policy],
-    ) -> Policy | None:
-        default = policies.get(kind, policies["default"])
-        if "follow_up" not in keys:
-            return default
-        node = keys["follow_up"][1]
-        if isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:bool":
-            return default if self.boolean(node, label, "follow_up") else None
-        if isinstance(node, yaml.MappingNode):
-            return self.policy(node, label, "'follow_up'")
-        self.problem(node, label, f"'follow_up' must be false or {{within: 24h}}, not {_describe(node)}")
-        return default
-
-    def people(
-        self,
-        keys: dict[str, tuple[yaml.Node, yaml.Node]],
-        event_node: yaml.Node,
-        label: str,
-        domain: str | None,
-    ) -> tuple[Person, ...]:
-        if "people" not in keys:
-            self.warn(event_node, label, "no 'people' — nobody is owed a note for this event")
-            return ()
-        node = keys["people"][1]
-        if isinstance(node, yaml.SequenceNode) and not node.value:
-            self.warn(node, label, "'people' is empty — nobody is owed a note for this event")
-            return ()
-        if not isinstance(node, yaml.SequenceNode):
-            self.problem(
-                node, label, f"'people' must be a list (each entry starting with '- '), not {_kind(node)}"
-            )
-            return ()
-        result = []
-        for item in node.value:
-            person = self.person(item, label)
-            if person is None:
-                continue
-            if person.email is None and domain is None:
-                self.warn(
-                    item,
-                    label,
-                    f"{person.name!r} has no email address and the event has no 'domain', so no message "
-                    "can match them — add their email, or 'domain:' to the event",
-                )
-            result.append(person)
-        return tuple(result)
-
-    def person(self, node: yaml.Node, label: str) -> Person | None:
-        if isinstance(node, yaml.MappingNode):
-            keys = self.mapping(node, _PERSON_KEYS, label, "a person")
-            if keys is None:
-                return None
-            name = self.text(keys["name"][1], label, "name") if "name" in keys else None
-            email = None
-            if "email" in keys:
-                text = self.text(keys["email"][1], label, "email")
-                email = self.address(keys["email"][1], label, text) if text else None
-                if email is None:
-                    return None
-            if name is None and email is None:
-                self.problem(node, label, "a person needs a 'name' or an 'email'")
-                return None
-            return Person(name or "", email)
-        text = self.text(node, label, "person")
-        if text is None:
-            return None
-        if "<" in text or ">" in text:
-            name, address = parseaddr(text)
-            if not address or "@" not in address:
-                self.problem(
-                    node,
-                    label,
-                    f"{text!r} is not 'Name <address>' — write it like Ada Lovelace <ada@acme.com>",
-                )
-                return None
-            checked = self.address(node, label, address)
-            return Person(name.strip(), checked) if checked else None
-        if "@" in text and " " not in text:
-            checked = self.address(node, label, text)
-            return Person("", checked) if checked else None
-        return Person(text, None)
-
-    def check_ids(self, events: list[Event]) -> None:
-        seen: dict[str, Event] = {}
-        for event in events:
-            if event.id in seen:
-                first = seen[event.id]
-                self.add(
-                    CalendarProblem(
-                        self.path,
-                        event.line,
-                        event.title,
-                        f"id {event.id!r} is already used by event {first.title!r} on line {first.line} — "
-                        "give one of them a different 'id:'",
-                    )
-                )
-            else:
-                seen[event.id] = event
-
-
-def _short(text: str, limit: int = 80) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _tz(zone: str | None) -> tzinfo | None:
-    return ZoneInfo(zone) if zone else None
-
-
-def _localize(day: date, zone: str | None) -> datetime:
-    naive = datetime.combine(day, time())
-    if zone is None:
-        return naive.astimezone(UTC)
-    return naive.replace(tzinfo=ZoneInfo(zone)).astimezone(UTC)
-
-
-def _offset(text: str) -> timezone:
-    if text in ("Z", "z"):
-        return UTC
-    sign = -1 if text[0] == "-" else 1
-    digits = text[1:].replace(":", "")
-    hours, minutes = (int(digits[:-2]), int(digits[-2:])) if len(digits) > 2 else (int(digits), 0)
-    if hours > 23 or minutes > 59:
-        raise ValueError(f"offset {text} is out of range")
-    return timezone(sign * timedelta(hours=hours, minutes=minutes))
-
-
-def _show(moment: datetime, zone: str | None) -> str:
-    return moment.astimezone(_tz(zone)).strftime("%Y-%m-%d %H:%M")
 
 
 def _people_count(event: yaml.Node) -> int:
@@ -960,27 +216,3 @@ def _people_count(event: yaml.Node) -> int:
             ):
                 return len(value.value)
     return 0
-
-
-def _children(node: yaml.Node) -> list[yaml.Node]:
-    if isinstance(node, yaml.MappingNode):
-        return [item for pair in node.value for item in pair]
-    if isinstance(node, yaml.SequenceNode):
-        return list(node.value)
-    return []
-
-
-def _kind(node: yaml.Node) -> str:
-    if isinstance(node, yaml.MappingNode):
-        return "a mapping"
-    if isinstance(node, yaml.SequenceNode):
-        return "a list"
-    return _describe(node)
-
-
-def _describe(node: yaml.Node) -> str:
-    if isinstance(node, yaml.ScalarNode):
-        if node.tag == "tag:yaml.org,2002:null":
-            return "empty"
-        return repr(node.value)
-    return _kind(node)

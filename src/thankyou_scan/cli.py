@@ -25,16 +25,18 @@ from importlib import resources
 from pathlib import Path
 
 from . import __version__
-from .calendar import FIRST_YEAR, LAST_YEAR, Calendar, load_calendar
+from .calendar import Calendar, load_calendar
 from .errors import FolderNotFoundError, MailboxError, ThankyouScanError, UsageError
 from .message import normalize_address
 from .paths import cache_dir
 from .pipeline import scan
-from .report import FORMATS, Report, render, visible, when, when_event
+from .render import FORMATS, render, render_check, visible
+from .report import Report
 from .sources.base import Source
 from .sources.cache import HeaderCache
 from .sources.imap import ImapSource
 from .sources.mailbox import MaildirSource, MboxSource
+from .times import FIRST_YEAR, LAST_YEAR
 
 __all__ = ["main"]
 
@@ -452,33 +454,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     calendar = load_calendar(args.file, check_deliverability=args.check_deliverability)
     _warn_calendar(calendar)
     _warn_placeholder_me(calendar)
-    people = sum(len(event.people) for event in calendar.events)
-    zone = calendar.timezone or "this machine's local zone"
-    print(f"{visible(calendar.path)}: OK — {len(calendar.events)} events, {people} people, times in {zone}")
-    rows = []
-    for event in calendar.events:
-        if event.skipped:
-            due = "cancelled" if event.cancelled else "no note expected"
-        else:
-            due = f"note due by {when(event, event.deadline or event.end)}"
-        count = len(event.people)
-        rows.append(
-            (
-                when_event(event),
-                visible(event.kind),
-                visible(event.title),
-                f"{count} {'person' if count == 1 else 'people'}",
-                due,
-            )
-        )
-    widths = [max((len(row[column]) for row in rows), default=0) for column in range(4)]
-    for row in rows:
-        print(
-            "  "
-            + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False))
-            + "  "
-            + row[4]
-        )
+    print(render_check(calendar), end="")
     return 0
 
 

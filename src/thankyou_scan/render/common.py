@@ -1,0 +1,94 @@
+"""What every human-readable output shares: safe text, times in the event's zone, the wording of a row."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from ..calendar import Event, Person
+from ..report import FollowUp, Status, hours
+
+__all__ = ["ACTION_ORDER", "detail", "person_label", "skipped_reason", "visible", "when", "when_event"]
+
+# What a terminal would act on instead of showing: C0 and C1 controls (ESC starts a sequence
+# that can retitle the window, move the cursor or hide text; U+009B is a one-character CSI),
+# DEL, line and paragraph separators, and the bidirectional marks, embeddings, overrides
+# and isolates that make text read in another order than it is stored. Also lone surrogates:
+# Python's stand-ins for bytes that are not UTF-8 (in a file name, say), which no UTF-8
+# output can encode.
+UNSHOWN = "\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff"
+_CONTROL = re.compile(f"[\x00-\x1f{UNSHOWN}]")
+
+ACTION_ORDER = (Status.MISSING, Status.DUE, Status.LATE, Status.SENT, Status.UPCOMING, Status.SKIPPED)
+"""Human outputs show what needs action first."""
+
+
+def visible(text: str) -> str:
+    """``text`` with control characters written as escapes (``\\x1b``, ``\\u202e``), safe to print."""
+    return _CONTROL.sub(_escape, text)
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if code <= 0xFF or 0xDC80 <= code <= 0xDCFF:  # the second: the byte a surrogate stands in for
+        return f"\\x{code & 0xFF:02x}"
+    return f"\\u{code:04x}"
+
+
+def when(event: Event, moment: datetime) -> str:
+    """``moment`` as a short date and time in the event's own zone."""
+    local = event.local(moment)
+    return f"{local:%a %d %b %Y %H:%M} {local.tzname() or ''}".strip()
+
+
+def when_event(event: Event) -> str:
+    """When the event starts, in its own zone; all-day events show the date only."""
+    if event.all_day:
+        return f"{event.local(event.start):%a %d %b %Y} (all day)"
+    return when(event, event.start)
+
+
+def skipped_reason(event: Event) -> str:
+    """Why no note is owed for a skipped event (the report and `check` say it alike)."""
+    return "cancelled" if event.cancelled else "no note expected"
+
+
+def person_label(person: Person) -> str:
+    """A person as a row shows them: ``Name <address>``, either alone, or "(unnamed)"."""
+    return str(person) or "(unnamed)"
+
+
+def _relative(span_hours: float) -> str:
+    span = abs(span_hours)
+    if span < 1:
+        text = f"{round(span * 60)} min"
+    elif span < 48:
+        text = f"{span:.1f} h"
+    else:
+        text = f"{span / 24:.1f} days"
+    return text
+
+
+def detail(followup: FollowUp, now: datetime) -> str:
+    """The last cell of a row: what was sent when, or what is owed by when."""
+    event, message = followup.event, followup.message
+    if followup.status is Status.SKIPPED:
+        return skipped_reason(event)
+    if followup.status is Status.UPCOMING:
+        return (
+            f"event ends {when(event, event.end)}; note due by {when(event, followup.deadline or event.end)}"
+        )
+    if followup.status is Status.DUE:
+        return (
+            f"{_relative(followup.hours_left or 0.0)} left — due by {when(event, followup.deadline or now)}"
+        )
+    if followup.status is Status.MISSING:
+        overdue = hours(now - (followup.deadline or now))
+        return f"no note; deadline was {when(event, followup.deadline or now)} ({_relative(overdue)} ago)"
+    assert message is not None
+    sent = f"{when(event, message.date)} {message.subject!r}"
+    if followup.status is Status.LATE:
+        late_by = hours(message.date - (followup.deadline or message.date))
+        return f"sent {sent}, {_relative(late_by)} after the deadline"
+    suffix = " (by domain)" if followup.matched_by == "domain" else ""
+    return f"sent {sent}{suffix}"
