@@ -331,3 +331,9 @@ def test_a_quoted_from_header_line_in_an_mbox_does_not_end_the_headers(tmp_path:
     path = tmp_path / "Sent.mbox"
     path.write_bytes(b"From x@y Tue Nov 03 09:00:00 2026\n" + raw)
     assert recipients(MboxSource(path)) == ["jenny@acme.example"]
+
+
+@pytest.mark.parametrize("kind", ["mbox", "maildir"])
+def test_a_drafts_label_in_a_second_labels_field_still_counts(tmp_path: Path, kind: str) -> None:
+    draft = raw_message(to="ada@acme.example", extra="X-Gmail-Labels: Sent\nX-Gmail-Labels: Drafts")
+    assert recipients(file_source(tmp_path, kind, [draft])) == []

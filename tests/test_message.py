@@ -355,3 +355,32 @@ def test_a_zone_offset_out_of_range_makes_the_date_unreadable() -> None:
         b"To: a@b.example\nDate: Wed, 1 Dec 1999 23:56:33 -3000 (CST)\n", fallback_date=NOW
     )
     assert (message.date, message.date_from_header) == (NOW, False)
+
+
+@pytest.mark.parametrize(
+    ("to", "recipient"),
+    [
+        ("ada@xn--exmple-cua.com", "ada@exämple.com"),  # punycode, as calendars hold it in Unicode
+        ('"ada"@acme.example', "ada@acme.example"),  # quotes that change nothing
+        ("bob@acme.example.", "bob@acme.example"),  # a trailing dot on the domain
+        ('"john doe"@acme.example', '"john doe"@acme.example'),  # quotes that matter stay
+    ],
+)
+def test_recipients_are_written_as_calendars_write_them(to: str, recipient: str) -> None:
+    assert SentMessage.from_headers(f"To: {to}\n".encode(), fallback_date=NOW).recipients == (recipient,)
+
+
+def test_the_same_person_in_another_spelling_gets_the_note() -> None:
+    from thankyou_scan import parse_calendar
+
+    calendar = parse_calendar(
+        "version: 1\ntimezone: UTC\nevents:\n"
+        "  - {title: A, kind: interview, start: 2026-11-02 10:00, domain: acme.example,"
+        " people: [ada@exämple.com, Bob Recruiter]}\n"
+    )
+    raw = b"To: ada@xn--exmple-cua.com, bob@acme.example.\nDate: Tue, 3 Nov 2026 09:00:00 +0000\n"
+    report = match(calendar, [SentMessage.from_headers(raw)], NOW)
+    assert sorted((f.person.name or f.person.email, f.status.value) for f in report.followups) == [
+        ("Bob Recruiter", "sent"),
+        ("ada@exämple.com", "sent"),
+    ]

@@ -138,16 +138,38 @@ def _is_address(text: str) -> bool:
 
 
 def _address(found: str) -> str:
-    """An address as getaddresses found it, less a name written before it without ``<>``.
+    """An address as getaddresses found it, in the form a person would write it.
 
     ``Ada Lovelace ada@acme.example`` (or an encoded-word name) comes back as one
-    "address" with spaces in it; the address is its last word. Quoted local parts keep
-    their spaces.
+    "address" with spaces in it: the address is its last word. A quoted local part that
+    needs no quotes loses them (``"ada"@x`` is ``ada@x``); the domain loses a trailing
+    dot, and punycode labels are written in Unicode (``xn--exmple-cua.com`` is
+    ``exämple.com``), as calendar addresses are.
     """
     found = found.strip()
     if '"' not in found and any(character.isspace() for character in found):
-        return found.split()[-1]
-    return found
+        found = found.split()[-1]
+    local, at, domain = found.rpartition("@")
+    if not at:
+        return found
+    if _NEEDLESS_QUOTES.fullmatch(local):
+        local = local[1:-1]
+    return f"{local}@{_domain(domain)}"
+
+
+# A quoted local part whose content is a dot-atom: the quotes change nothing (RFC 5322 3.4.1).
+_NEEDLESS_QUOTES = re.compile(r'"[A-Za-z0-9!#$%&\'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&\'*+/=?^_`{|}~-]+)*"')
+
+
+def _domain(domain: str) -> str:
+    """A recipient's domain as calendars hold it: no trailing dot, IDNA labels in Unicode."""
+    domain = domain[:-1] if domain.endswith(".") else domain
+    if "xn--" not in domain.lower():
+        return domain
+    try:
+        return domain.encode("ascii").decode("idna")
+    except UnicodeError:
+        return domain  # not valid IDNA: left as written, it matches nobody by accident
 
 
 # An unquoted display name that looks like an address, right before an angle address:

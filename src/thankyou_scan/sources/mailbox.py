@@ -364,10 +364,13 @@ def _from_line_date(from_line: bytes) -> datetime | None:
 
 
 def _gmail_labels(header_block: bytes) -> set[str] | None:
-    """The Gmail labels of a Takeout message, case-folded; None when it has none."""
-    match = _LABELS_HEADER.search(header_block)
-    if match is None:
+    """The Gmail labels of a Takeout message (of all its X-Gmail-Labels fields), case-folded; None when it has none."""
+    found = _LABELS_HEADER.findall(header_block)
+    if not found:
         return None
-    value = re.sub(rb"\r?\n[ \t]", b" ", match.group(1)).decode("utf-8", "replace")
-    fields = next(csv.reader([value.strip()], skipinitialspace=True), [])
-    return {label.strip().casefold() for label in fields if label.strip()}
+    labels: set[str] = set()
+    for raw in found:  # every X-Gmail-Labels field: a Drafts label in a second one still counts
+        value = re.sub(rb"\r?\n[ \t]", b" ", raw).decode("utf-8", "replace")
+        fields = next(csv.reader([value.strip()], skipinitialspace=True), [])
+        labels.update(label.strip().casefold() for label in fields if label.strip())
+    return labels
