@@ -605,3 +605,36 @@ def test_check_warns_while_me_is_the_templates_placeholder(
     calendar.write_text(template.replace("you@gmail.com", "jordan@example.com"))
     code, _, err = run(capsys, "check", str(calendar))
     assert code == 0 and "example address" not in err
+
+
+@pytest.mark.parametrize(
+    ("redirect", "message"),
+    [
+        ("> /dev/full", "cannot write to standard output: No space left on device"),
+        (">&-", "standard output is closed — give --output FILE"),
+    ],
+)
+@pytest.mark.parametrize("command", ["demo", "check examples/calendar.yaml"])
+def test_output_that_cannot_be_written_is_an_error_not_a_bug(
+    redirect: str, message: str, command: str
+) -> None:
+    root = Path(__file__).resolve().parent.parent
+    result = subprocess.run(
+        f"{sys.executable} -m thankyou_scan {command} {redirect}",
+        shell=True, cwd=root, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr and "internal error" not in result.stderr
+    assert "Exception ignored" not in result.stderr
+
+
+def test_a_password_command_that_prints_without_end_is_cut_off(
+    files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    calendar, _ = files
+    code, out, err = run(
+        capsys, "scan", "--calendar", str(calendar), "--imap-host", "127.0.0.1", "--security", "plain",
+        "--user", "u@example.com", "--password-command", "yes",
+    )  # fmt: skip
+    assert (code, out) == (2, "")
+    assert "printed more than 64 KiB — a password is one line" in err

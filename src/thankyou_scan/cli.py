@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import getpass
 import ipaddress
 import logging
 import math
 import os
+import selectors
 import shlex
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from datetime import datetime, timezone
@@ -342,6 +345,45 @@ def _from_env(name: str, option: str) -> str:
     return value
 
 
+PASSWORD_COMMAND_LIMIT = 64 * 1024
+"""What a --password-command may print: more is refused without being kept."""
+
+
+def _run_capped(argv: list[str], *, limit: int, timeout: float) -> tuple[int, bytes | None]:
+    """Run ``argv`` and return its exit code and output; None as output when it printed more than ``limit``.
+
+    Raises:
+        subprocess.TimeoutExpired: it ran longer than ``timeout`` seconds (it is killed).
+    """
+    deadline = time.monotonic() + timeout
+    with subprocess.Popen(
+        argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+    ) as process:
+        assert process.stdout is not None
+        chunks: list[bytes] = []
+        size = 0
+        with selectors.DefaultSelector() as selector:
+            selector.register(process.stdout, selectors.EVENT_READ)
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0 or not selector.select(left):
+                    process.kill()
+                    raise subprocess.TimeoutExpired(argv, timeout)
+                chunk = os.read(process.stdout.fileno(), 65536)
+                if not chunk:
+                    break
+                size += len(chunk)
+                if size > limit:
+                    process.kill()
+                    return process.wait(), None
+                chunks.append(chunk)
+        try:
+            return process.wait(max(deadline - time.monotonic(), 0.1)), b"".join(chunks)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            raise
+
+
 def _from_command(command: str) -> str:
     try:
         argv = shlex.split(command)
@@ -350,14 +392,19 @@ def _from_command(command: str) -> str:
     if not argv:
         raise UsageError("--password-command is empty")
     try:
-        result = subprocess.run(argv, capture_output=True, timeout=120, check=False)
+        returncode, output = _run_capped(argv, limit=PASSWORD_COMMAND_LIMIT, timeout=120)
     except FileNotFoundError:
         raise UsageError(f"--password-command: {argv[0]!r} was not found") from None
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise UsageError(f"--password-command {argv[0]!r} failed: {type(exc).__name__}") from None
-    if result.returncode != 0:
-        raise UsageError(f"--password-command {argv[0]!r} failed with exit code {result.returncode}")
-    first_line = result.stdout.split(b"\n", 1)[0].removesuffix(b"\r")
+    if output is None:
+        raise UsageError(
+            f"--password-command {argv[0]!r} printed more than {PASSWORD_COMMAND_LIMIT // 1024} KiB — "
+            "a password is one line"
+        )
+    if returncode != 0:
+        raise UsageError(f"--password-command {argv[0]!r} failed with exit code {returncode}")
+    first_line = output.split(b"\n", 1)[0].removesuffix(b"\r")
     try:
         password = first_line.decode("utf-8")  # not the locale's encoding: the same bytes everywhere
     except UnicodeDecodeError:
@@ -504,10 +551,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # argparse has printed usage or help
         return int(exc.code or 0)
     _setup_logging(args)
+    if sys.stdout is None and getattr(args, "output", None) is None:
+        print(f"{PROG}: error: standard output is closed — give --output FILE", file=sys.stderr)
+        return 2
     try:
         _check_values(args)
         with _library_logs(args.verbose):
-            return _COMMANDS[args.command](args)
+            code = _COMMANDS[args.command](args)
+        if sys.stdout is not None:
+            sys.stdout.flush()  # a full disk shows here, not as Python's complaint at exit
+        return code
     except ThankyouScanError as exc:
         # One line per problem (a calendar error has several); whatever they quote is made visible.
         lines = str(exc).split("\n")
@@ -522,15 +575,41 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         # The reader went away (e.g. `| head`); don't let Python complain at exit.
+        _silence_stdout()
+        return 1
+    except OSError as exc:
+        if exc.errno not in _OUTPUT_ERRORS:
+            return _internal_error(exc)
+        # Writing standard output failed (a full disk, /dev/full): say so; the report is not complete.
+        _silence_stdout()
+        print(f"{PROG}: error: cannot write to standard output: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:
+        return _internal_error(exc)
+
+
+_OUTPUT_ERRORS = frozenset({errno.ENOSPC, errno.EIO, errno.EBADF, errno.EFBIG, errno.EDQUOT})
+"""What writing to standard output can fail with (besides a broken pipe)."""
+
+
+def _silence_stdout() -> None:
+    """Point standard output at /dev/null, so Python's flush at exit has nothing to complain about."""
+    if sys.stdout is None:
+        return
+    with contextlib.suppress(OSError, ValueError):
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
-        return 1
-    except Exception as exc:
-        if os.environ.get("THANKYOU_SCAN_DEBUG"):
-            raise
-        print(
-            f"{PROG}: internal error: {type(exc).__name__}: {visible(str(exc))} — this is a bug; please report it "
-            "(set THANKYOU_SCAN_DEBUG=1 to see the traceback)",
-            file=sys.stderr,
-        )
-        return EXIT_INTERNAL
+        os.close(devnull)
+    with contextlib.suppress(OSError, ValueError):
+        sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - lives until exit
+
+
+def _internal_error(exc: BaseException) -> int:
+    if os.environ.get("THANKYOU_SCAN_DEBUG"):
+        raise exc
+    print(
+        f"{PROG}: internal error: {type(exc).__name__}: {visible(str(exc))} — this is a bug; please report it "
+        "(set THANKYOU_SCAN_DEBUG=1 to see the traceback)",
+        file=sys.stderr,
+    )
+    return EXIT_INTERNAL
