@@ -791,3 +791,44 @@ def test_a_consistent_forged_trailer_is_read(tmp_path: Path) -> None:
     assert loaded is not None
     with loaded:
         assert list(loaded.messages()) == RECORDS
+
+
+@pytest.mark.parametrize(
+    "search",
+    [
+        {"window": "2026-11-01", "uidnext": 2, "exists": 2**40, "found": [[1, 2**32 - 1]]},  # 4 billion UIDs
+        {"window": "2026-11-01", "uidnext": 2, "exists": 2, "found": [[1, 2]]} | {"deep": [[[[[[[]]]]]]]},
+    ],
+)
+def test_a_forged_search_record_is_never_expanded(tmp_path: Path, search: dict[str, object]) -> None:
+    cache = HeaderCache(tmp_path)
+    path = write(cache)
+    forge_trailer(path, search=search)
+    loaded = cache.load(KEY, 42)
+    assert loaded is not None
+    with loaded:
+        # an implausible record is not used (the scan then searches); a plausible one is
+        assert (loaded.search is None) == (search["exists"] == 2**40)
+
+
+def test_a_trailer_nested_too_deeply_is_discarded(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    cache = HeaderCache(tmp_path)
+    path = write(cache)
+    data = path.read_bytes()
+    length = int.from_bytes(data[-4:], "big")
+    body = data[: len(data) - 4 - length - 32]
+    encoded = b"[" * 100_000 + b"]" * 100_000
+    tail = encoded + len(encoded).to_bytes(4, "big")
+    path.write_bytes(body + hashlib.sha256(body + tail).digest() + tail)
+    with caplog.at_level(logging.WARNING, logger="thankyou_scan"):
+        assert cache.load(KEY, 42) is None
+    assert "discarding the cache" in caplog.text
+
+
+def test_learnt_facts_nested_too_deeply_read_as_damage() -> None:
+    from thankyou_scan.message import HeaderFacts, decode_message
+
+    with pytest.raises(ValueError, match="nested too deeply"):
+        HeaderFacts.decode(b"[" * 100_000 + b"]" * 100_000)
+    with pytest.raises(ValueError, match="nested too deeply"):
+        decode_message(b"[" * 100_000 + b"]" * 100_000, "1")

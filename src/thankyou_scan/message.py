@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.message import Message
+from typing import Any
 
 from .errors import MessageError, UsageError
 
@@ -248,7 +249,7 @@ class HeaderFacts:
     @classmethod
     def decode(cls, data: bytes) -> HeaderFacts:
         """The facts :meth:`encode` wrote."""
-        date, addresses = json.loads(data)
+        date, addresses = _loads(data)
         return cls(
             None if date is None else datetime.fromtimestamp(int(date), UTC),
             frozenset(addresses),
@@ -342,7 +343,7 @@ def encode_message(message: SentMessage) -> bytes:
 
 def decode_message(data: bytes, uid: str | None) -> SentMessage:
     """The SentMessage :func:`encode_message` wrote."""
-    seconds, from_header, recipients, subject, message_id, in_reply_to, sender = json.loads(data)
+    seconds, from_header, recipients, subject, message_id, in_reply_to, sender = _loads(data)
     return SentMessage(
         date=datetime.fromtimestamp(int(seconds), UTC),
         recipients=tuple(recipients),
@@ -353,6 +354,14 @@ def decode_message(data: bytes, uid: str | None) -> SentMessage:
         uid=uid,
         date_from_header=bool(from_header),
     )
+
+
+def _loads(data: bytes) -> Any:
+    """JSON from the cache; nesting too deep to read is a ValueError like any other damage."""
+    try:
+        return json.loads(data)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
 
 
 def _decoded(headers: Message, name: str) -> str:

@@ -150,10 +150,15 @@ class SearchRecord:
                 and 0 < run[0] <= run[1] < 2**32
                 for run in found
             )
+            and 0 <= exists <= MAX_FOUND
             and sum(last - first + 1 for first, last in found) <= exists
         ):
             return None
         return cls(window, uidnext, exists, _expand(found))
+
+
+MAX_FOUND = 2_000_000
+"""A SEARCH record naming more UIDs than this is not used (the scan searches): a Sent folder is far smaller."""
 
 
 class CacheError(Exception):
@@ -215,11 +220,12 @@ class HeaderCache:
                 handle.close()
                 return None
             uids = _uids(meta, end - _DIGEST - len(MAGIC))
+            search = SearchRecord.from_json(meta.get("search"))
         except _DISCARD as exc:
             handle.close()
             log.warning("discarding the cache %s (%s); fetching everything again", path, _reason(exc))
             return None
-        return CacheFile(path, handle, end - _DIGEST, uids, SearchRecord.from_json(meta.get("search")))
+        return CacheFile(path, handle, end - _DIGEST, uids, search)
 
     def writer(
         self, key: CacheKey, uidvalidity: int, search: SearchRecord | None = None
