@@ -562,3 +562,11 @@ def test_policies_and_me_are_bounded() -> None:
         "cal.yaml:2: 'me' has 101 addresses; the limit is 100"
     ]
     assert len(cal(f"timezone: UTC\n{policies(100)}\n{me(100)}\nevents: []\n").me) == 100
+
+
+def test_a_fifo_given_as_the_calendar_is_an_error_not_a_hang(tmp_path: Path) -> None:
+    import os
+
+    os.mkfifo(tmp_path / "calendar.yaml")  # nobody will ever write to it
+    with pytest.raises(CalendarError, match="is not a regular file"):
+        load_calendar(tmp_path / "calendar.yaml")

@@ -17,6 +17,7 @@ import yaml
 from .calendar_data import DEFAULT_POLICIES, Calendar, Event, Person, Policy
 from .calendar_events import EventReader
 from .errors import CalendarError, CalendarProblem
+from .paths import read_regular_file
 from .times import parse_duration
 from .yamlnodes import compose, describe, file_error, kind_of
 
@@ -54,14 +55,15 @@ def load_calendar(path: str | Path, *, check_deliverability: bool = False) -> Ca
     """
     name = str(path)
     try:
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_CALENDAR_BYTES + 1)
+        data = read_regular_file(path, MAX_CALENDAR_BYTES)
     except FileNotFoundError as exc:
         raise file_error(name, "no such file — check the calendar's path") from exc
     except IsADirectoryError as exc:
         raise file_error(name, "is a directory — give the calendar's YAML file") from exc
     except OSError as exc:
         raise file_error(name, f"cannot be read ({exc.strerror or exc})") from exc
+    if data is None:
+        raise file_error(name, "is not a regular file (a FIFO or a device?) — give the calendar's YAML file")
     if len(data) > MAX_CALENDAR_BYTES:
         raise file_error(
             name, f"is larger than {MAX_CALENDAR_BYTES // (1024 * 1024)} MB — is this really a calendar?"

@@ -142,3 +142,21 @@ def create_temporary(folder: int, name: str) -> tuple[int, str]:
             os.unlink(temporary, dir_fd=folder)
             raise
         return descriptor, temporary
+
+
+def read_regular_file(path: str | Path, limit: int) -> bytes | None:
+    """Up to ``limit`` + 1 bytes of ``path`` if it is a regular file; None for a FIFO, device or socket.
+
+    O_NONBLOCK keeps the open of a FIFO from waiting for a writer (it changes nothing
+    for a regular file), so a planted FIFO can never hang the caller.
+
+    Raises:
+        OSError: the file cannot be opened or read (FileNotFoundError, IsADirectoryError...).
+    """
+    descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    with os.fdopen(descriptor, "rb") as handle:
+        if stat.S_ISDIR(os.fstat(descriptor).st_mode):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            return None
+        return handle.read(limit + 1)
