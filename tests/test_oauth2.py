@@ -257,3 +257,83 @@ def test_a_token_endpoint_echoing_the_refresh_token_does_not_show_it(
     with pytest.raises(OAuth2Error, match="HTTP 400 invalid_request") as caught:
         GmailOAuth2(client, store).access_token()
     assert "Very-Secret" not in str(caught.value)
+
+
+class RawEndpoint:
+    """A loopback token endpoint that answers with the bytes it is given, a byte a second when dripping."""
+
+    def __init__(self, status: int, body: bytes, *, drip: bool = False) -> None:
+        import http.server
+        import threading
+
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                for number in range(len(body) if drip else 1):
+                    try:
+                        self.wfile.write(body[number : number + 1] if drip else body)
+                        self.wfile.flush()
+                    except OSError:
+                        return
+                    if drip and number < 20:  # a bounded drip: the test's server stops by itself
+                        time.sleep(1)
+                    elif drip:
+                        return
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        import time
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        outer.url = f"http://127.0.0.1:{self.server.server_address[1]}/token"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "message"),
+    [
+        (200, b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+        (200, b'{"access_token": "a", "expires_in": "soon"}', "not a number of seconds"),
+        (200, b'{"access_token": "a", "expires_in": [1]}', "not a number of seconds"),
+        (200, b'{"access_token": ["a"]}', "without an access token"),
+        (200, b" " * (2 * 1024 * 1024), "more than 1024 KiB"),
+        (400, b'{"error": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "HTTP 400"),
+    ],
+)
+def test_a_hostile_token_endpoint_is_an_oauth2_error(status: int, body: bytes, message: str) -> None:
+    from thankyou_scan.oauth2 import _post
+
+    endpoint = RawEndpoint(status, body)
+    try:
+        with pytest.raises(OAuth2Error, match=message):
+            _post(endpoint.url, {"refresh_token": "refresh-1"}, timeout=10)
+    finally:
+        endpoint.close()
+
+
+def test_a_token_endpoint_dripping_its_answer_is_cut_off_at_the_timeout() -> None:
+    import time
+
+    from thankyou_scan.oauth2 import _post
+
+    endpoint = RawEndpoint(200, b'{"access_token": "a", "expires_in": 3600}' + b" " * 100, drip=True)
+    started = time.monotonic()
+    try:
+        with pytest.raises(OAuth2Error, match="did not answer within 2 s"):
+            _post(endpoint.url, {"refresh_token": "refresh-1"}, timeout=2)
+    finally:
+        endpoint.close()
+    assert (
+        time.monotonic() - started < 5
+    )  # each byte came within the socket timeout: only the total bounds it
