@@ -373,3 +373,80 @@ def test_a_password_echoed_by_the_server_stays_out_of_the_debug_log(
             source.open()
     assert "NO [AUTHENTICATIONFAILED]" in caplog.text  # the answer was logged...
     assert_no_secret(caplog.text, password)  # ...without the password, in any quoting
+
+
+def test_a_refused_token_answered_with_a_challenge_is_a_refused_login_at_once(
+    calendar: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Gmail refuses a token with "+ <base64 error>" and waits for an empty reply before its NO.
+    def gmail_like(peer: Peer, tag: bytes, line: bytes) -> None:
+        peer.send(b"+ " + base64.b64encode(b'{"status":"400","schemes":"Bearer"}') + b"\r\n")
+        if peer.line() is None:
+            return
+        peer.send(tag + b" NO [AUTHENTICATIONFAILED] Invalid credentials (Failure)\r\n")
+
+    monkeypatch.setenv("TEST_TOKEN", "ya29.expired-token-0123456789")
+    argv = scan_args(calendar, 0, "--timeout", "20")
+    argv[argv.index("--password-env") : argv.index("--password-env") + 2] = [
+        "--oauth2-token-env",
+        "TEST_TOKEN",
+    ]
+    with HostileImap({"AUTHENTICATE": gmail_like}, capabilities=b"IMAP4rev1 SASL-IR AUTH=XOAUTH2") as server:
+        argv[argv.index("--imap-port") + 1] = str(server.port)
+        code, out, err, elapsed = run(capsys, argv)
+    assert (code, out) == (3, "")
+    assert "refused the login" in err and "Invalid credentials" in err
+    assert elapsed < 10  # not the 20 s timeout: the challenge was answered
+
+
+@pytest.mark.parametrize("command", ["FETCH", "SEARCH", "LIST"])
+def test_an_answer_nested_too_deeply_is_invalid_server_data(
+    calendar: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    monkeypatch.setenv(PASSWORD_ENV, "pw")
+    deep = b"(" * 1_100 + b")" * 1_100
+    answers = {
+        "FETCH": lambda peer, tag, line: peer.send(
+            b"* 1 FETCH (UID 1 X " + deep + b")\r\n" + tag + b" OK done\r\n"
+        ),
+        "SEARCH": lambda peer, tag, line: peer.send(b"* SEARCH 1 " + deep + b"\r\n" + tag + b" OK done\r\n"),
+        "LIST": lambda peer, tag, line: peer.send(
+            b"* LIST (" + deep + b') "/" INBOX\r\n' + tag + b" OK done\r\n"
+        ),
+    }
+    with HostileImap({command: answers[command]}) as server:
+        code, out, err, _ = run(capsys, scan_args(calendar, server.port))
+    assert (code, out) == (3, "")
+    assert f"the server sent an answer to {command} nested too deeply to read" in err
+
+
+@pytest.mark.parametrize("asked", [(), ("--folder", "Nope")])
+def test_a_folder_named_like_the_password_is_scrubbed_from_errors(
+    calendar: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    asked: tuple[str, ...],
+) -> None:
+    password = "pw-Secr3t-Value-9x"
+    monkeypatch.setenv(PASSWORD_ENV, password)
+    listing = untagged(b'LIST () "/" INBOX', b'LIST () "/" "' + password.encode() + b'"')
+    with HostileImap({"LIST": listing}) as server:
+        code, out, err, _ = run(capsys, scan_args(calendar, server.port, *asked))
+    assert (code, out) == (3, "")
+    assert "folders there" in err
+    assert_no_secret(err, password)
+
+
+def test_a_fifo_given_as_the_ca_certificate_is_an_error_not_a_hang(
+    calendar: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    monkeypatch.setenv(PASSWORD_ENV, "pw")
+    os.mkfifo(tmp_path / "ca.pem")
+    with HostileImap({}) as server:
+        argv = scan_args(calendar, server.port)
+        argv[argv.index("--security") + 1] = "ssl"
+        code, out, err, _ = run(capsys, [*argv, "--tls-ca", str(tmp_path / "ca.pem")])
+    assert (code, out) == (2, "")
+    assert "cannot load the CA certificate" in err and "not a regular file" in err

@@ -48,6 +48,7 @@ from ..errors import (
     UsageError,
 )
 from ..message import HeaderFacts, SentMessage, decode_message, encode_message
+from ..paths import read_regular_file
 from .base import Relevant
 from .cache import (
     MAX_HEADER,
@@ -70,6 +71,8 @@ UTC = timezone.utc
 SECURITY_MODES = ("ssl", "starttls", "plain")
 DEFAULT_PORTS = {"ssl": 993, "starttls": 143, "plain": 143}
 
+MAX_CA_FILE = 10 * 1024 * 1024
+"""A CA certificate file (PEM or DER) larger than this is refused."""
 HEADER_FIELDS = "DATE FROM TO CC BCC SUBJECT MESSAGE-ID IN-REPLY-TO REFERENCES"
 FETCH_ITEMS = [f"BODY.PEEK[HEADER.FIELDS ({HEADER_FIELDS})]".encode(), b"INTERNALDATE"]
 
@@ -492,9 +495,20 @@ class ImapSource:
         context = ssl.create_default_context()
         if self.tls_ca:
             try:
-                context.load_verify_locations(cafile=self.tls_ca)
-            except (OSError, ssl.SSLError) as exc:
-                raise UsageError(f"cannot load the CA certificate {self.tls_ca}: {exc}") from exc
+                # Read here, not by OpenSSL: a FIFO must be refused, not waited on.
+                pem = read_regular_file(self.tls_ca, MAX_CA_FILE)
+                if pem is None or len(pem) > MAX_CA_FILE:
+                    raise UsageError(
+                        f"cannot load the CA certificate {self.tls_ca}: not a regular file of at most "
+                        f"{MAX_CA_FILE // 1024 // 1024} MB"
+                    ).about("tls_ca")
+                context.load_verify_locations(cadata=pem.decode("ascii") if pem.isascii() else pem)
+            except (OSError, ssl.SSLError, ValueError) as exc:
+                if isinstance(exc, UsageError):
+                    raise
+                raise UsageError(f"cannot load the CA certificate {self.tls_ca}: {exc}").about(
+                    "tls_ca"
+                ) from exc
         if not self.verify:
             log.warning(
                 "TLS certificate checking is OFF for %s (verify=False): anyone between you and "
@@ -624,7 +638,8 @@ class ImapSource:
     def sent_folders(self) -> list[Folder]:
         """The folders a scan reads: ``folders`` if given, else the Sent folder found."""
         folders = self.list_folders()
-        names = ", ".join(repr(folder.name) for folder in folders) or "none"
+        # Folder names come from the server, which may have named one after the password.
+        names = self._scrub(", ".join(repr(folder.name) for folder in folders[:200]) or "none")
         if not self.requested_folders:
             chosen = choose_sent_folder(folders)
             if chosen is None:
@@ -1021,12 +1036,22 @@ def _xoauth2_login(client: IMAPClient, user: str, token: str) -> None:
         return
     payload = base64.b64encode(f"user={user}\1auth=Bearer {token}\1\1".encode()).decode("ascii")
     imap = client._imap  # noqa: SLF001 - imaplib has no SASL-IR; this is its own AUTHENTICATE, inline
+    # A server refusing the token may first send "+ <base64 error>" and wait for an empty
+    # reply before its NO (Gmail does): imaplib answers continuations through `literal`.
+    imap.literal = _EmptyReplies().reply
     status, data = imap._simple_command("AUTHENTICATE", "XOAUTH2", payload)  # noqa: SLF001
     if status != "OK":
         raise LoginError(
             b" ".join(item for item in data if isinstance(item, bytes)).decode("utf-8", "replace")
         )
     imap.state = "AUTH"  # what imaplib's authenticate() does on success
+
+
+class _EmptyReplies:
+    """Answers every SASL continuation with an empty line (imaplib calls a bound method's result)."""
+
+    def reply(self, challenge: bytes | None) -> bytes:
+        return b""
 
 
 def _password_login(client: IMAPClient, user: str, password: str) -> None:
@@ -1098,6 +1123,13 @@ def _invalid(source: ImapSource, exc: BaseException, what: str, budget: _Budget)
     )
 
 
+def _nested(source: ImapSource, exc: BaseException, what: str, budget: _Budget) -> ImapError:
+    return InvalidResponseError(
+        f"the server sent an answer to {what} nested too deeply to read — {source.host} is broken or hostile",
+        host=source.host,
+    )
+
+
 def _untrusted(source: ImapSource, exc: BaseException, what: str, budget: _Budget) -> ImapError:
     reason = exc.verify_message if isinstance(exc, ssl.SSLCertVerificationError) else exc
     return TlsError(
@@ -1158,6 +1190,7 @@ FOREIGN_ERRORS: tuple[tuple[type[BaseException], frozenset[str], Translate], ...
     (EOFError, ANY_PHASE, _lost),
     (IMAPClientAbortError, ANY_PHASE, _lost),
     (ProtocolError, ANY_PHASE, _invalid),
+    (RecursionError, ANY_PHASE, _nested),
     (ValueError, frozenset({COMMAND}), _invalid),
     (OverflowError, frozenset({COMMAND}), _invalid),
     (LoginError, frozenset({LOGGING_IN}), _login_refused),
