@@ -20,6 +20,13 @@ from helpers import ImapFactory, RunCli, plain_imap
 from thankyou_scan.cli import main
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that talks to a real IMAP server is slow too: `scripts/test --fast` leaves it out."""
+    for item in items:
+        if item.get_closest_marker("imap") is not None:
+            item.add_marker(pytest.mark.slow)
+
+
 def _unavailable(reason: str) -> None:
     # CI must run the IMAP tests: there, a missing server is a failure, not a skip.
     if os.environ.get("CI"):

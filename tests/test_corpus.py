@@ -44,6 +44,7 @@ from thankyou_scan.cli import main
 
 UTC = timezone.utc
 NOW = oracle.NOW
+pytestmark = pytest.mark.slow  # 1,491 real messages through every source
 
 
 @dataclass

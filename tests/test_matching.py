@@ -403,6 +403,7 @@ def hostile_header_blocks(draw: st.DrawFn) -> bytes:
     return text.encode()
 
 
+@pytest.mark.slow
 @settings(max_examples=2000, deadline=None)
 @given(hostile_header_blocks(), fallbacks, st.lists(st.tuples(raw_messages, fallbacks), max_size=3))
 def test_the_pre_check_never_turns_away_a_message_the_full_parse_would_match(
@@ -425,6 +426,7 @@ def test_the_pre_check_never_turns_away_a_message_the_full_parse_would_match(
     assert with_it == without
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.tuples(raw_messages, fallbacks), max_size=10), st.randoms(use_true_random=False))
 def test_a_source_that_parses_only_what_can_matter_gives_the_full_report_in_any_order(
