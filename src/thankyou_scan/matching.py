@@ -9,7 +9,7 @@ up by its recipients.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -27,6 +27,7 @@ class _Slot:
 
     event: Event
     person: Person
+    domain: str | None = None  # for a person without an address: the event's domain, lower-cased
     message: SentMessage | None = None
     matched_by: str | None = None
 
@@ -54,18 +55,18 @@ class _Index:
                 if person.email:
                     self.by_address[normalize_address(person.email)].append(slot)
                 elif event.domain:
+                    slot.domain = event.domain.lower()
                     self.by_domain[_domain(f"x@{event.domain}")].append(slot)
 
-    def paid_by(self, recipient: str) -> Iterator[tuple[_Slot, str]]:
-        """The slots a message to ``recipient`` can pay, each with how: ``"address"`` or ``"domain"``."""
+    def paid_by(self, recipient: str) -> tuple[Sequence[_Slot], Sequence[_Slot]]:
+        """The slots a message to ``recipient`` can pay: (by its address, by its domain)."""
         address = normalize_address(recipient)
-        for slot in self.by_address.get(address, ()):
-            yield slot, "address"
-        if self.by_domain:
-            exact = recipient.rpartition("@")[2].lower()
-            for slot in self.by_domain.get(address.rpartition("@")[2], ()):
-                if (slot.event.domain or "").lower() == exact:
-                    yield slot, "domain"
+        by_address = self.by_address.get(address, ())
+        slots = self.by_domain.get(address.rpartition("@")[2]) if self.by_domain else None
+        if not slots:
+            return by_address, ()
+        exact = recipient.rpartition("@")[2].lower()
+        return by_address, [slot for slot in slots if slot.domain == exact]
 
 
 def _domain(address: str) -> str:
@@ -129,7 +130,8 @@ class Relevance:
         if date > self.now:
             return
         for recipient in message.recipients:
-            for slot, _matched_by in self.index.paid_by(recipient):
+            by_address, by_domain = self.index.paid_by(recipient)
+            for slot in (*by_address, *by_domain):
                 first = self.best.get(slot)
                 if date > slot.event.start and (first is None or date < first):
                     self.best[slot] = date
@@ -158,8 +160,11 @@ def match_followups(
         if message.date > now:
             continue
         for recipient in message.recipients:
-            for slot, matched_by in index.paid_by(recipient):
-                _consider(slot, message, matched_by)
+            by_address, by_domain = index.paid_by(recipient)
+            for slot in by_address:
+                _consider(slot, message, "address")
+            for slot in by_domain:
+                _consider(slot, message, "domain")
 
     followups = [_followup(slot, now) for slot in index.slots]
     followups.sort(key=lambda f: (f.event.start, f.event.id, f.person.name.casefold(), f.person.email or ""))
