@@ -1,4 +1,5 @@
-"""Session fixtures: real GreenMail and Dovecot servers for the tests marked `imap`."""
+"""Shared fixtures: real GreenMail and Dovecot servers for the tests marked `imap`, the CLI run
+in-process, and ImapSources for those servers."""
 
 from __future__ import annotations
 
@@ -15,6 +16,15 @@ sys.path.insert(0, str(Path(__file__).parent))  # tests/helpers.py, tests/greenm
 
 from dovecot import Dovecot, find_dovecot
 from greenmail import Account, GreenMail, Server, find_jar
+from helpers import ImapFactory, RunCli, plain_imap
+from thankyou_scan.cli import main
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that talks to a real IMAP server is slow too: `scripts/test --fast` leaves it out."""
+    for item in items:
+        if item.get_closest_marker("imap") is not None:
+            item.add_marker(pytest.mark.slow)
 
 
 def _unavailable(reason: str) -> None:
@@ -48,7 +58,7 @@ def dovecot() -> Iterator[Dovecot]:
         )
     # Dovecot's own processes run as other users: its folder must be traversable, unlike pytest's.
     root = Path(tempfile.mkdtemp(prefix="thankyou-scan-dovecot-"))
-    server = Dovecot(root)
+    server = Dovecot(root, users=80)  # as many as GreenMail hands out
     server.start()
     try:
         yield server
@@ -81,3 +91,21 @@ def _private_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
     """Keep the user's real cache and config folders out of every test."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("xdg-config")))
+
+
+@pytest.fixture
+def run_cli(capsys: pytest.CaptureFixture[str]) -> RunCli:
+    """``thankyou-scan ARGS`` run in-process: ``run_cli("scan", ...)`` gives (exit code, stdout, stderr)."""
+
+    def run(*argv: str) -> tuple[int, str, str]:
+        code = main(list(argv))
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+@pytest.fixture
+def imap_source() -> ImapFactory:
+    """``imap_source(port, account, **options)``: an ImapSource for a test server, plain IMAP on 127.0.0.1."""
+    return plain_imap

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from thankyou_scan import ImapSource
+
+if TYPE_CHECKING:
+    from greenmail import Account  # greenmail imports this module
 
 
 def raw_message(
@@ -133,3 +140,15 @@ def header_case_calendar(cases: list[tuple[str, bytes, str]]) -> str:
             f"      - email: {recipient}",
         ]
     return "\n".join(lines) + "\n"
+
+
+RunCli = Callable[..., tuple[int, str, str]]
+"""The fixture ``run_cli``: ``run_cli("scan", "--mbox", ...)`` → (exit code, stdout, stderr)."""
+ImapFactory = Callable[..., ImapSource]
+"""The fixture ``imap_source``: :func:`plain_imap`."""
+
+
+def plain_imap(port: int, account: Account, **options: Any) -> ImapSource:
+    """An ImapSource for a loopback test server in plain IMAP, logged in as ``account`` unless ``options`` say otherwise."""
+    settings: dict[str, Any] = {"security": "plain", "user": account.user, "password": account.password}
+    return ImapSource("127.0.0.1", port=port, **{**settings, **options})

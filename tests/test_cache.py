@@ -21,7 +21,7 @@ import pytest
 
 from faultproxy import CutOn, FaultProxy
 from greenmail import Account, Mail, Server, demo_mail, seed
-from helpers import raw_message
+from helpers import plain_imap, raw_message
 from thankyou_scan import ImapSource, load_calendar, parse_calendar, scan
 from thankyou_scan.report import Report
 from thankyou_scan.sources.cache import (
@@ -154,10 +154,7 @@ NOW = datetime(2026, 11, 10, 17, 0, tzinfo=UTC)
 def run(
     server: Server, account: Account, cache: HeaderCache | None, port: int | None = None
 ) -> tuple[Report, ImapSource]:
-    source = ImapSource(
-        "127.0.0.1", port=port or server.imap_port, security="plain", user=account.user,
-        password=account.password, cache=cache,
-    )  # fmt: skip
+    source = plain_imap(port or server.imap_port, account, cache=cache)
     with source:
         report = scan(load_calendar(CALENDAR), source, now=NOW)
     return report, source
@@ -264,9 +261,7 @@ def test_fetches_and_commands_are_bounded(server: Server, account: Account, tmp_
 def run_with(
     server: Server, account: Account, cache: HeaderCache, calendar_text: str, port: int
 ) -> tuple[Report, ImapSource]:
-    source = ImapSource(
-        "127.0.0.1", port=port, security="plain", user=account.user, password=account.password, cache=cache
-    )
+    source = plain_imap(port, account, cache=cache)
     with source:
         report = scan(parse_calendar(calendar_text), source, now=NOW)
     return report, source

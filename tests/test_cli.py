@@ -16,8 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import raw_message, write_mbox
-from thankyou_scan.cli import main
+from helpers import RunCli, raw_message, write_mbox
 
 CALENDAR = textwrap.dedent(
     """\
@@ -49,16 +48,9 @@ def files(tmp_path: Path) -> tuple[Path, Path]:
     return calendar, mbox
 
 
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def test_scan_mbox_json(files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+def test_scan_mbox_json(files: tuple[Path, Path], run_cli: RunCli) -> None:
     calendar, mbox = files
-    code, out, err = run(
-        capsys,
+    code, out, err = run_cli(
         "scan",
         "--calendar",
         str(calendar),
@@ -81,24 +73,19 @@ def test_scan_mbox_json(files: tuple[Path, Path], capsys: pytest.CaptureFixture[
     assert err == ""
 
 
-def test_exit_zero_when_nothing_is_missing_or_late(
-    files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_exit_zero_when_nothing_is_missing_or_late(files: tuple[Path, Path], run_cli: RunCli) -> None:
     calendar, mbox = files
-    code, out, _ = run(
-        capsys, "scan", "--calendar", str(calendar), "--mbox", str(mbox), "--now", "2026-11-03T12:00:00+01:00"
+    code, out, _ = run_cli(
+        "scan", "--calendar", str(calendar), "--mbox", str(mbox), "--now", "2026-11-03T12:00:00+01:00"
     )
     assert code == 0
     assert "DUE (1)" in out and "SENT (1)" in out
 
 
-def test_output_file_and_csv(
-    files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_output_file_and_csv(files: tuple[Path, Path], tmp_path: Path, run_cli: RunCli) -> None:
     calendar, mbox = files
     target = tmp_path / "report.csv"
-    code, out, _ = run(
-        capsys,
+    code, out, _ = run_cli(
         "scan",
         "--calendar",
         str(calendar),
@@ -117,15 +104,15 @@ def test_output_file_and_csv(
 
 
 def test_output_never_writes_through_a_planted_link(
-    files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    files: tuple[Path, Path], tmp_path: Path, run_cli: RunCli
 ) -> None:
     calendar, mbox = files
     victim = tmp_path / "victim"
     victim.write_text("precious")
     (tmp_path / ".report.txt.tmp").symlink_to(victim)  # the temporary name --output used to take
     target = tmp_path / "report.txt"
-    code, _, _ = run(
-        capsys, "scan", "--calendar", str(calendar), "--mbox", str(mbox), "--now", "2026-11-10T00:00:00Z",
+    code, _, _ = run_cli(
+        "scan", "--calendar", str(calendar), "--mbox", str(mbox), "--now", "2026-11-10T00:00:00Z",
         "--format", "json", "--output", str(target),
     )  # fmt: skip
     assert code == 1
@@ -135,13 +122,13 @@ def test_output_never_writes_through_a_planted_link(
 
 
 def test_output_that_cannot_be_written_leaves_no_temporary_file(
-    files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    files: tuple[Path, Path], tmp_path: Path, run_cli: RunCli
 ) -> None:
     calendar, mbox = files
     (tmp_path / "a-file").write_text("not a folder")
     target = tmp_path / "a-file" / "report.txt"
-    code, out, err = run(
-        capsys, "scan", "--calendar", str(calendar), "--mbox", str(mbox), "--now", "2026-11-10T00:00:00Z",
+    code, out, err = run_cli(
+        "scan", "--calendar", str(calendar), "--mbox", str(mbox), "--now", "2026-11-10T00:00:00Z",
         "--output", str(target),
     )  # fmt: skip
     assert code == 2 and out == ""
@@ -149,22 +136,21 @@ def test_output_that_cannot_be_written_leaves_no_temporary_file(
     assert not list(tmp_path.glob(".*"))
     folder = tmp_path / "a-folder"
     folder.mkdir()
-    code, out, err = run(
-        capsys, "scan", "--calendar", str(calendar), "--mbox", str(mbox), "--output", str(folder)
+    code, out, err = run_cli(
+        "scan", "--calendar", str(calendar), "--mbox", str(mbox), "--output", str(folder)
     )
     assert code == 2 and "is a folder" in err
     assert not list(folder.iterdir())
 
 
-def test_maildir(files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_maildir(files: tuple[Path, Path], tmp_path: Path, run_cli: RunCli) -> None:
     calendar, _ = files
     for sub in ("cur", "new", "tmp"):
         (tmp_path / "md" / sub).mkdir(parents=True)
     (tmp_path / "md" / "cur" / "1.M1.h:2,S").write_bytes(
         raw_message(to="grace@acme.example", date="Tue, 3 Nov 2026 09:00:00 +0100")
     )
-    code, out, _ = run(
-        capsys,
+    code, out, _ = run_cli(
         "scan",
         "--calendar",
         str(calendar),
@@ -179,25 +165,19 @@ def test_maildir(files: tuple[Path, Path], tmp_path: Path, capsys: pytest.Captur
     assert code == 1
 
 
-def test_calendar_error_exit_2_with_line_and_no_traceback(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_calendar_error_exit_2_with_line_and_no_traceback(tmp_path: Path, run_cli: RunCli) -> None:
     calendar = tmp_path / "calendar.yaml"
     calendar.write_text(CALENDAR.replace("kind: interview", "knid: interview"))
-    code, out, err = run(capsys, "scan", "--calendar", str(calendar), "--mbox", str(tmp_path / "x.mbox"))
+    code, out, err = run_cli("scan", "--calendar", str(calendar), "--mbox", str(tmp_path / "x.mbox"))
     assert code == 2
     assert out == ""
     assert f"{calendar}:6: event 'Onsite': unknown key 'knid' in an event — did you mean 'kind'?" in err
     assert "Traceback" not in err
 
 
-def test_mailbox_error_exit_3(
-    files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_mailbox_error_exit_3(files: tuple[Path, Path], tmp_path: Path, run_cli: RunCli) -> None:
     calendar, _ = files
-    code, out, err = run(
-        capsys, "scan", "--calendar", str(calendar), "--mbox", str(tmp_path / "missing.mbox")
-    )
+    code, out, err = run_cli("scan", "--calendar", str(calendar), "--mbox", str(tmp_path / "missing.mbox"))
     assert (code, out) == (3, "")
     assert err.startswith("thankyou-scan: error: ") and "no such file" in err
     assert "(given with --mbox)" in err  # the library names no flag; the CLI adds it
@@ -208,11 +188,9 @@ def test_mailbox_error_exit_3(
     ("now", "fragment"),
     [("yesterday", "is not an ISO 8601 time"), ("2026-11-10T12:00", "has no offset")],
 )
-def test_bad_now_is_a_usage_error(
-    files: tuple[Path, Path], capsys: pytest.CaptureFixture[str], now: str, fragment: str
-) -> None:
+def test_bad_now_is_a_usage_error(files: tuple[Path, Path], run_cli: RunCli, now: str, fragment: str) -> None:
     calendar, mbox = files
-    code, out, err = run(capsys, "scan", "--calendar", str(calendar), "--mbox", str(mbox), "--now", now)
+    code, out, err = run_cli("scan", "--calendar", str(calendar), "--mbox", str(mbox), "--now", now)
     assert (code, out) == (2, "")
     assert fragment in err
 
@@ -247,7 +225,7 @@ def test_bad_now_is_a_usage_error(
 )
 def test_imap_option_mistakes_exit_2_before_any_connection(
     files: tuple[Path, Path],
-    capsys: pytest.CaptureFixture[str],
+    run_cli: RunCli,
     monkeypatch: pytest.MonkeyPatch,
     extra: list[str],
     env: dict[str, str],
@@ -258,15 +236,13 @@ def test_imap_option_mistakes_exit_2_before_any_connection(
     monkeypatch.setattr("sys.stdin", None)
     calendar, _ = files
     # imap.example.com does not exist: an attempt to connect would fail with exit 3, not 2
-    code, out, err = run(
-        capsys, "scan", "--calendar", str(calendar), "--imap-host", "imap.example.com", *extra
-    )
+    code, out, err = run_cli("scan", "--calendar", str(calendar), "--imap-host", "imap.example.com", *extra)
     assert (code, out) == (2, "")
     assert fragment in err
 
 
-def test_scan_help_lists_every_contract_option(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "scan", "--help")
+def test_scan_help_lists_every_contract_option(run_cli: RunCli) -> None:
+    code, out, _ = run_cli("scan", "--help")
     assert code == 0
     for option in (
         "--calendar", "--imap-host", "--mbox", "--maildir", "--imap-port", "--user", "--password-env",
@@ -277,41 +253,39 @@ def test_scan_help_lists_every_contract_option(capsys: pytest.CaptureFixture[str
         assert option in out, option
 
 
-def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
-    assert run(capsys, "scan", "--mbox", "x")[0] == 2  # no --calendar
-    assert run(capsys, "scan", "--calendar", "c", "--mbox", "x", "--maildir", "y")[0] == 2
-    assert run(capsys, "frobnicate")[0] == 2
-    assert run(capsys)[0] == 2
+def test_usage_errors_exit_2(run_cli: RunCli) -> None:
+    assert run_cli("scan", "--mbox", "x")[0] == 2  # no --calendar
+    assert run_cli("scan", "--calendar", "c", "--mbox", "x", "--maildir", "y")[0] == 2
+    assert run_cli("frobnicate")[0] == 2
+    assert run_cli()[0] == 2
 
 
-def test_check_lists_events_and_deadlines(
-    files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_check_lists_events_and_deadlines(files: tuple[Path, Path], run_cli: RunCli) -> None:
     calendar, _ = files
-    code, out, _ = run(capsys, "check", str(calendar))
+    code, out, _ = run_cli("check", str(calendar))
     assert code == 0
     assert "OK — 1 events, 2 people, times in Europe/Berlin" in out
     assert "Mon 02 Nov 2026 10:00 CET" in out and "note due by Wed 04 Nov 2026 11:00 CET" in out
 
 
-def test_check_reports_every_problem(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_check_reports_every_problem(tmp_path: Path, run_cli: RunCli) -> None:
     calendar = tmp_path / "calendar.yaml"
     calendar.write_text(
         CALENDAR.replace("Europe/Berlin", "Europe/Berln").replace("ada@acme.example", "ada@acme")
     )
-    code, out, err = run(capsys, "check", str(calendar))
+    code, out, err = run_cli("check", str(calendar))
     assert (code, out) == (2, "")
     assert f"{calendar}:2: unknown time zone 'Europe/Berln'" in err
     assert f"{calendar}:8: event 'Onsite': 'ada@acme' is not a usable email address" in err
 
 
-def test_demo_is_deterministic_and_says_what_next(capsys: pytest.CaptureFixture[str]) -> None:
-    code, first, _ = run(capsys, "demo")
+def test_demo_is_deterministic_and_says_what_next(run_cli: RunCli) -> None:
+    code, first, _ = run_cli("demo")
     assert code == 0
-    assert first == run(capsys, "demo")[1]
+    assert first == run_cli("demo")[1]
     assert "MISSING (2)" in first and "DUE (1)" in first and "SKIPPED (2)" in first
     assert first.rstrip().splitlines()[-1].startswith("Your turn: thankyou-scan scan --calendar")
-    data = json.loads(run(capsys, "demo", "--format", "json")[1])
+    data = json.loads(run_cli("demo", "--format", "json")[1])
     assert data["summary"] == {"sent": 7, "late": 1, "missing": 2, "due": 1, "upcoming": 1, "skipped": 2}
     by_person = {(f["event"]["id"], f["person"]["name"]): f for f in data["followups"]}
     assert by_person[("acme-onsite", "Bob Recruiter")]["message"]["matched_by"] == "domain"
@@ -349,7 +323,7 @@ OUT_OF_RANGE_EVENTS = [
 def test_calendar_values_out_of_range_exit_2_with_file_line_and_event(
     files: tuple[Path, Path],
     tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
+    run_cli: RunCli,
     command: str,
     lines: str,
     line: int,
@@ -364,7 +338,7 @@ def test_calendar_values_out_of_range_exit_2_with_file_line_and_event(
         if command == "check"
         else ["scan", "--calendar", str(calendar), "--mbox", str(mbox)]
     )
-    code, out, err = run(capsys, *argv)
+    code, out, err = run_cli(*argv)
     assert (code, out) == (2, ""), err
     assert err.startswith(f"thankyou-scan: error: {calendar}:{line}: event 'X': ") and fragment in err, err
     assert len(err.splitlines()) == 1
@@ -393,7 +367,7 @@ OUT_OF_RANGE_OPTIONS = [
 @pytest.mark.parametrize(("extra", "fragment"), OUT_OF_RANGE_OPTIONS)
 def test_option_values_out_of_range_exit_2_before_any_connection(
     files: tuple[Path, Path],
-    capsys: pytest.CaptureFixture[str],
+    run_cli: RunCli,
     monkeypatch: pytest.MonkeyPatch,
     extra: list[str],
     fragment: str,
@@ -411,8 +385,8 @@ def test_option_values_out_of_range_exit_2_before_any_connection(
         "--user",
         "u@example.com",
     ]
-    code, out, err = run(
-        capsys, "scan", *argv, "--password-env", "PW", "--security", "plain", "--no-cache", *extra
+    code, out, err = run_cli(
+        "scan", *argv, "--password-env", "PW", "--security", "plain", "--no-cache", *extra
     )
     assert (code, out) == (2, "")
     assert err == f"thankyou-scan: error: {fragment}" + err.split(fragment, 1)[1], err
@@ -436,31 +410,27 @@ def test_option_values_out_of_range_exit_2_before_any_connection(
     ],
 )
 def test_every_typed_value_is_checked(
-    files: tuple[Path, Path], capsys: pytest.CaptureFixture[str], argv: list[str], fragment: str
+    files: tuple[Path, Path], run_cli: RunCli, argv: list[str], fragment: str
 ) -> None:
     calendar, _ = files
     if argv[0] == "scan":
         argv = [*argv, "--calendar", str(calendar)]
-    code, out, err = run(capsys, *argv, "--user", "u@example.com", "--password-env", "NOPE_NOT_SET")
+    code, out, err = run_cli(*argv, "--user", "u@example.com", "--password-env", "NOPE_NOT_SET")
     assert (code, out) == (2, ""), err
     assert fragment in err and "internal error" not in err, err
 
 
-def test_range_edges_of_now_are_accepted(
-    files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_range_edges_of_now_are_accepted(files: tuple[Path, Path], run_cli: RunCli) -> None:
     calendar, mbox = files
     for now in ("1900-01-01T00:00:00+14:00", "2999-12-31T23:59:59-23:59"):
-        code, _, err = run(capsys, "scan", "--calendar", str(calendar), "--mbox", str(mbox), "--now", now)
+        code, _, err = run_cli("scan", "--calendar", str(calendar), "--mbox", str(mbox), "--now", now)
         assert code in (0, 1) and "error" not in err, err
 
 
 RAW_CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")  # all but "\n"
 
 
-def test_check_warnings_and_errors_show_control_characters(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_check_warnings_and_errors_show_control_characters(tmp_path: Path, run_cli: RunCli) -> None:
     folder = tmp_path / "cal\x1b[31m"
     folder.mkdir()
     calendar = folder / "calendar.yaml"
@@ -468,12 +438,12 @@ def test_check_warnings_and_errors_show_control_characters(
         'timezone: UTC\nevents:\n  - {title: "Onsite\\e]0;pwned\\a", kind: "meet\\e[8ming", start: 2026-11-02 10:00,'
         ' people: ["Bob\\e[2J"]}\n'
     )
-    code, out, err = run(capsys, "check", str(calendar))
+    code, out, err = run_cli("check", str(calendar))
     assert code == 0
     assert not RAW_CONTROL.search(out + err), repr(out + err)
     assert "Onsite\\x1b]0;pwned\\x07" in out and "meet\\x1b[8ming" in out and "cal\\x1b[31m" in out
     assert "'Bob\\x1b[2J' has no email address" in err
-    code, out, err = run(capsys, "check", str(folder / "missing\x1b[2J.yaml"))
+    code, out, err = run_cli("check", str(folder / "missing\x1b[2J.yaml"))
     assert (code, out) == (2, "")
     assert (
         err
@@ -482,15 +452,15 @@ def test_check_warnings_and_errors_show_control_characters(
 
 
 def test_scan_warnings_show_control_characters(
-    files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    files: tuple[Path, Path], tmp_path: Path, run_cli: RunCli
 ) -> None:
     calendar, _ = files
     folder = tmp_path / "mail\x1b]0;pwned\x07"
     folder.mkdir()
     broken = b"To: ada@acme.example, " + b"(" * 5_000 + b"\nDate: Mon, 2 Nov 2026 12:00:00 +0000\n\n"
     mbox = write_mbox(folder / "Sent.mbox", [("Mon Nov 02 15:00:00 +0000 2026", broken)])
-    code, out, err = run(
-        capsys, "scan", "--calendar", str(calendar), "--mbox", str(mbox), "--now", "2026-11-10T00:00:00Z"
+    code, out, err = run_cli(
+        "scan", "--calendar", str(calendar), "--mbox", str(mbox), "--now", "2026-11-10T00:00:00Z"
     )
     assert code == 1
     assert "skipped message" in err and "mail\\x1b]0;pwned\\x07" in err
@@ -535,13 +505,13 @@ class HostileImapServer:
 
 
 def test_folders_shows_control_characters_in_folder_names(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PW", "x")
     server = HostileImapServer()
     try:
-        code, out, err = run(
-            capsys, "folders", "--imap-host", "127.0.0.1", "--imap-port", str(server.port), "--security", "plain",
+        code, out, err = run_cli(
+            "folders", "--imap-host", "127.0.0.1", "--imap-port", str(server.port), "--security", "plain",
             "--user", "u@example.com", "--password-env", "PW", "--timeout", "10",
         )  # fmt: skip
     finally:
@@ -573,7 +543,7 @@ def test_library_log_records_are_not_printed_raw(files: tuple[Path, Path], tmp_p
 
 @pytest.mark.parametrize("format", ["text", "json"])
 def test_a_mailbox_name_that_is_not_utf8_does_not_stop_the_report(
-    files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str], format: str
+    files: tuple[Path, Path], tmp_path: Path, run_cli: RunCli, format: str
 ) -> None:
     calendar, mbox = files
     odd = tmp_path / os.fsdecode(b"Sent\xff.mbox")
@@ -589,21 +559,19 @@ def test_a_mailbox_name_that_is_not_utf8_does_not_stop_the_report(
         "--format",
         format,
     ]
-    code, out, err = run(capsys, "scan", *argv, "--output", str(target))
+    code, out, err = run_cli("scan", *argv, "--output", str(target))
     assert (code, out, err) == (1, "", "")
     assert ("Sent\\xff.mbox" if format == "text" else "Sent\\udcff.mbox") in target.read_text()
 
 
-def test_check_warns_while_me_is_the_templates_placeholder(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_check_warns_while_me_is_the_templates_placeholder(tmp_path: Path, run_cli: RunCli) -> None:
     template = (Path(__file__).resolve().parent.parent / "examples" / "calendar.yaml").read_text()
     calendar = tmp_path / "mine.yaml"
     calendar.write_text(template)
-    code, _, err = run(capsys, "check", str(calendar))
+    code, _, err = run_cli("check", str(calendar))
     assert code == 0 and "still holds the example address you@gmail.com" in err
     calendar.write_text(template.replace("you@gmail.com", "jordan@example.com"))
-    code, _, err = run(capsys, "check", str(calendar))
+    code, _, err = run_cli("check", str(calendar))
     assert code == 0 and "example address" not in err
 
 
@@ -629,11 +597,11 @@ def test_output_that_cannot_be_written_is_an_error_not_a_bug(
 
 
 def test_a_password_command_that_prints_without_end_is_cut_off(
-    files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+    files: tuple[Path, Path], run_cli: RunCli
 ) -> None:
     calendar, _ = files
-    code, out, err = run(
-        capsys, "scan", "--calendar", str(calendar), "--imap-host", "127.0.0.1", "--security", "plain",
+    code, out, err = run_cli(
+        "scan", "--calendar", str(calendar), "--imap-host", "127.0.0.1", "--security", "plain",
         "--user", "u@example.com", "--password-command", "yes",
     )  # fmt: skip
     assert (code, out) == (2, "")

@@ -29,8 +29,8 @@ import pytest
 
 import corpus_oracle as oracle
 from greenmail import Account, Server, _crlf, _greenmail_safe
+from helpers import plain_imap
 from thankyou_scan import (
-    ImapSource,
     MaildirSource,
     MboxSource,
     MessageError,
@@ -44,6 +44,7 @@ from thankyou_scan.cli import main
 
 UTC = timezone.utc
 NOW = oracle.NOW
+pytestmark = pytest.mark.slow  # 1,491 real messages through every source
 
 
 @dataclass
@@ -276,9 +277,7 @@ def imap_scan(
 ) -> tuple[Report, list[str], list[str]]:
     account = server.account()
     held, refused = append_all(server, account, corpus, rows)
-    with ImapSource(
-        "127.0.0.1", port=server.imap_port, security="plain", user=account.user, password=account.password
-    ) as source:
+    with plain_imap(server.imap_port, account) as source:
         report = scan(calendar, source, now=NOW)
     return report, held, refused
 

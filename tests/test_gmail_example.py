@@ -22,6 +22,7 @@ import pytest
 
 from fakegoogle import FakeGoogle
 from greenmail import Account, GreenMail, seed_gmail_shaped
+from helpers import plain_imap
 from thankyou_scan import AuthenticationError, ImapSource, load_calendar, render, scan
 from thankyou_scan.oauth2 import FileTokenStore
 
@@ -47,13 +48,7 @@ def run_example(greenmail: GreenMail, env: dict[str, str], *args: str) -> subpro
 
 
 def library_json(greenmail: GreenMail, gm_account: Account, now: str) -> dict[str, object]:
-    with ImapSource(
-        "127.0.0.1",
-        port=greenmail.imap_port,
-        security="plain",
-        user=gm_account.user,
-        password=gm_account.password,
-    ) as source:
+    with plain_imap(greenmail.imap_port, gm_account) as source:
         report = scan(load_calendar(CALENDAR), source, now=datetime.fromisoformat(now))
     data: dict[str, object] = json.loads(render(report, "json"))
     return data

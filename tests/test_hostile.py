@@ -237,6 +237,7 @@ def test_alias_amplified_people_are_refused_early_in_the_cli(tmp_path: Path) -> 
     )
 
 
+@pytest.mark.slow
 def test_a_huge_events_list_is_a_clear_limit() -> None:
     text = "timezone: UTC\nevents:\n" + "  - {title: E, kind: meeting, start: 2026-11-02 10:00}\n" * 30_000
     with pytest.raises(CalendarError, match=r"'events' has 30,000 entries; the limit is 20,000"):

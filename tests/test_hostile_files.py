@@ -76,6 +76,7 @@ def test_a_header_block_just_under_the_cap_is_read(tmp_path: Path) -> None:
     assert (statuses, skipped) == (["sent"], 0)
 
 
+@pytest.mark.slow
 def test_a_sparse_mbox_is_scanned_in_bounded_memory(tmp_path: Path) -> None:
     # One message, then 1 GiB of NULs with no newline: once read whole into memory (4.2 GB for 2 GB).
     path = write_mbox(tmp_path / "Sent.mbox", [(FROM_DATE, GOOD)])

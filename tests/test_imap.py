@@ -1,9 +1,12 @@
-"""ImapSource: Sent-folder choice and safety rules (pure), then real scans against GreenMail."""
+"""ImapSource: Sent-folder choice and safety rules (pure), then real scans against GreenMail and
+Dovecot, and the Source contract on each."""
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
+from contextlib import ExitStack
 from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
@@ -22,18 +25,19 @@ from greenmail import (
     seed_gmail_shaped,
     snapshot,
 )
-from helpers import raw_message
+from helpers import ImapFactory, RunCli, raw_message
+from source_contract import MakeSource, SourceTests
 from thankyou_scan import (
     AuthenticationError,
     ConnectError,
     ImapSource,
+    Source,
     TlsError,
     UsageError,
     load_calendar,
     parse_calendar,
     scan,
 )
-from thankyou_scan.cli import main
 from thankyou_scan.sources.imap import Folder, choose_sent_folder, is_loopback
 
 UTC = timezone.utc
@@ -123,12 +127,6 @@ def test_constructor_does_not_connect_and_repr_hides_secrets() -> None:
 # -- against GreenMail ---------------------------------------------------------------
 
 
-def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 def imap_args(server: Server, account: Account, *extra: str) -> list[str]:
     return [
         "--imap-host", "127.0.0.1", "--imap-port", str(server.imap_port), "--security", "plain",
@@ -136,10 +134,10 @@ def imap_args(server: Server, account: Account, *extra: str) -> list[str]:
     ]  # fmt: skip
 
 
-def scan_demo(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+def scan_demo(run_cli: RunCli, *args: str) -> tuple[int, str, str]:
     """``thankyou-scan scan`` of the demo calendar at the demo's ``now``, with ``args`` added."""
     with resources.as_file(DATA / "demo-calendar.yaml") as cal:
-        return cli(capsys, "scan", "--calendar", str(cal), *args, "--now", DEMO_NOW)
+        return run_cli("scan", "--calendar", str(cal), *args, "--now", DEMO_NOW)
 
 
 @pytest.fixture
@@ -148,13 +146,13 @@ def password_env(monkeypatch: pytest.MonkeyPatch, account: Account) -> Account:
     return account
 
 
-def mbox_report(capsys: pytest.CaptureFixture[str]) -> dict[str, object]:
+def mbox_report(run_cli: RunCli) -> dict[str, object]:
     with (
         resources.as_file(DATA / "demo-calendar.yaml") as cal,
         resources.as_file(DATA / "demo-sent.mbox") as mbox,
     ):
-        code, out, _ = cli(
-            capsys, "scan", "--calendar", str(cal), "--mbox", str(mbox), "--now", DEMO_NOW, "--format", "json"
+        code, out, _ = run_cli(
+            "scan", "--calendar", str(cal), "--mbox", str(mbox), "--now", DEMO_NOW, "--format", "json"
         )
     assert code == 1
     data: dict[str, object] = json.loads(out)
@@ -163,15 +161,15 @@ def mbox_report(capsys: pytest.CaptureFixture[str]) -> dict[str, object]:
 
 @pytest.mark.imap
 def test_imap_report_equals_the_mbox_report_for_the_same_mail(
-    server: Server, password_env: Account, capsys: pytest.CaptureFixture[str]
+    server: Server, password_env: Account, run_cli: RunCli
 ) -> None:
     seed(
         server,
         password_env,
         {"Sent": demo_mail(), "INBOX": demo_inbox_mail(), "Drafts": [draft_to_everyone()]},
     )
-    expected = mbox_report(capsys)
-    code, out, err = scan_demo(capsys, *imap_args(server, password_env), "--format", "json")
+    expected = mbox_report(run_cli)
+    code, out, err = scan_demo(run_cli, *imap_args(server, password_env), "--format", "json")
     assert code == 1, err
     report = json.loads(out)
     assert report["source"] == {
@@ -188,31 +186,29 @@ def test_imap_report_equals_the_mbox_report_for_the_same_mail(
 
 @pytest.mark.imap
 def test_gmail_shaped_account_is_found_without_folder(
-    server: Server, password_env: Account, capsys: pytest.CaptureFixture[str]
+    server: Server, password_env: Account, run_cli: RunCli
 ) -> None:
     seed_gmail_shaped(server, password_env)
-    code, out, _ = cli(capsys, "folders", *imap_args(server, password_env))
+    code, out, _ = run_cli("folders", *imap_args(server, password_env))
     assert code == 0
     marked = [line for line in out.splitlines() if line.startswith("*")]
     assert len(marked) == 1 and "[Gmail]/Sent Mail" in marked[0]
-    expected = mbox_report(capsys)
-    code, out, _ = scan_demo(capsys, *imap_args(server, password_env), "--format", "json")
+    expected = mbox_report(run_cli)
+    code, out, _ = scan_demo(run_cli, *imap_args(server, password_env), "--format", "json")
     report = json.loads(out)
     assert report["source"]["folder"] == "[Gmail]/Sent Mail"
     assert report["followups"] == expected["followups"]  # drafts, spam, trash, inbox, All Mail: none counted
 
 
 @pytest.mark.imap
-def test_localized_gmail_sent_folder(server: Server, account: Account) -> None:
+def test_localized_gmail_sent_folder(server: Server, account: Account, imap_source: ImapFactory) -> None:
     seed(
         server,
         account,
         {"[Google Mail]/Entwürfe": [draft_to_everyone()], "[Google Mail]/Gesendet": demo_mail()},
     )
     calendar = load_calendar(Path(str(DATA / "demo-calendar.yaml")))
-    with ImapSource(
-        "127.0.0.1", port=server.imap_port, security="plain", user=account.user, password=account.password
-    ) as source:
+    with imap_source(server.imap_port, account) as source:
         report = scan(calendar, source, now=datetime(2026, 11, 10, 17, 0, tzinfo=UTC))
     assert report.source.folder == "[Google Mail]/Gesendet"
     assert report.summary == {"sent": 7, "late": 1, "missing": 2, "due": 1, "upcoming": 1, "skipped": 2}
@@ -220,33 +216,33 @@ def test_localized_gmail_sent_folder(server: Server, account: Account) -> None:
 
 @pytest.mark.imap
 def test_folder_option_overrides_and_refuses_all_mail(
-    server: Server, password_env: Account, capsys: pytest.CaptureFixture[str]
+    server: Server, password_env: Account, run_cli: RunCli
 ) -> None:
     seed(server, password_env, {"Sent": [], "Outbox archive": demo_mail(), "[Gmail]/All Mail": demo_mail()})
     code, out, _ = scan_demo(
-        capsys, *imap_args(server, password_env, "--folder", "Outbox archive"), "--format", "json"
+        run_cli, *imap_args(server, password_env, "--folder", "Outbox archive"), "--format", "json"
     )
     assert json.loads(out)["summary"]["sent"] == 7
-    code, out, err = scan_demo(capsys, *imap_args(server, password_env, "--folder", "[Gmail]/All Mail"))
+    code, out, err = scan_demo(run_cli, *imap_args(server, password_env, "--folder", "[Gmail]/All Mail"))
     assert (code, out) == (2, "")
     assert "refusing to read '[Gmail]/All Mail' as sent mail" in err
-    code, out, err = scan_demo(capsys, *imap_args(server, password_env, "--folder", "Nope"))
+    code, out, err = scan_demo(run_cli, *imap_args(server, password_env, "--folder", "Nope"))
     assert (code, out) == (3, "")
     assert "folder 'Nope' does not exist" in err and "'Outbox archive'" in err
 
 
 @pytest.mark.imap
-def test_no_sent_folder_lists_what_exists(
-    server: Server, password_env: Account, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_no_sent_folder_lists_what_exists(server: Server, password_env: Account, run_cli: RunCli) -> None:
     seed(server, password_env, {"Archive": [], "[Gmail]/All Mail": demo_mail()})
-    code, out, err = scan_demo(capsys, *imap_args(server, password_env))
+    code, out, err = scan_demo(run_cli, *imap_args(server, password_env))
     assert (code, out) == (3, "")
     assert "no Sent folder found" in err and "'Archive'" in err and "--folder" in err
 
 
 @pytest.mark.imap
-def test_garbage_date_is_placed_by_internaldate(server: Server, account: Account) -> None:
+def test_garbage_date_is_placed_by_internaldate(
+    server: Server, account: Account, imap_source: ImapFactory
+) -> None:
     calendar = parse_calendar(
         "timezone: UTC\nevents:\n  - {title: Chat, kind: meeting, start: 2026-11-02 10:00, people: [ada@acme.example]}\n"
     )
@@ -259,9 +255,7 @@ def test_garbage_date_is_placed_by_internaldate(server: Server, account: Account
             ]
         },
     )
-    with ImapSource(
-        "127.0.0.1", port=server.imap_port, security="plain", user=account.user, password=account.password
-    ) as source:
+    with imap_source(server.imap_port, account) as source:
         report = scan(calendar, source, now=datetime(2026, 11, 10, tzinfo=UTC))
     (followup,) = report.followups
     assert followup.status.value == "sent"
@@ -274,19 +268,18 @@ def test_garbage_date_is_placed_by_internaldate(server: Server, account: Account
 def test_wrong_password_exit_3_and_the_secret_is_never_shown(
     server: Server,
     account: Account,
-    capsys: pytest.CaptureFixture[str],
+    run_cli: RunCli,
     monkeypatch: pytest.MonkeyPatch,
+    imap_source: ImapFactory,
 ) -> None:
     wrong = "Wr0ng-And-Very-Secret-Password"
     monkeypatch.setenv("TEST_IMAP_PASSWORD", wrong)
-    code, out, err = scan_demo(capsys, "-v", *imap_args(server, account))
+    code, out, err = scan_demo(run_cli, "-v", *imap_args(server, account))
     assert (code, out) == (3, "")
     assert "refused the login" in err
     assert wrong not in err
     with pytest.raises(AuthenticationError) as caught:
-        ImapSource(
-            "127.0.0.1", port=server.imap_port, security="plain", user=account.user, password=wrong
-        ).open()
+        imap_source(server.imap_port, account, password=wrong).open()
     assert wrong not in str(caught.value) and wrong not in repr(caught.value)
     assert caught.value.__suppress_context__  # imaplib's own exception (and its frames) stay hidden
 
@@ -295,7 +288,7 @@ def test_wrong_password_exit_3_and_the_secret_is_never_shown(
 def test_imaps_certificate_checked_by_default(
     greenmail: GreenMail,
     gm_account: Account,
-    capsys: pytest.CaptureFixture[str],
+    run_cli: RunCli,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("TEST_IMAP_PASSWORD", gm_account.password)
@@ -310,14 +303,14 @@ def test_imaps_certificate_checked_by_default(
         "--password-env",
         "TEST_IMAP_PASSWORD",
     ]
-    code, out, err = scan_demo(capsys, *tls)
+    code, out, err = scan_demo(run_cli, *tls)
     assert (code, out) == (3, "")
     assert "certificate" in err and "(on the command line: --tls-ca FILE, --insecure-skip-verify)" in err
-    code, out, err = scan_demo(capsys, *tls, "--tls-ca", str(greenmail.ca_pem), "--format", "json")
+    code, out, err = scan_demo(run_cli, *tls, "--tls-ca", str(greenmail.ca_pem), "--format", "json")
     assert code == 1, err
     assert json.loads(out)["summary"]["sent"] == 7
     assert "warning" not in err
-    code, out, err = scan_demo(capsys, *tls, "--insecure-skip-verify", "--format", "json")
+    code, out, err = scan_demo(run_cli, *tls, "--insecure-skip-verify", "--format", "json")
     assert code == 1
     assert "TLS certificate checking is OFF" in err
     with pytest.raises(TlsError) as caught:
@@ -339,7 +332,9 @@ def test_imaps_certificate_checked_by_default(
 
 
 @pytest.mark.imap
-def test_scan_changes_nothing_and_keeps_unseen_unseen(server: Server, account: Account) -> None:
+def test_scan_changes_nothing_and_keeps_unseen_unseen(
+    server: Server, account: Account, imap_source: ImapFactory
+) -> None:
     unseen = [Mail(m.raw, m.internaldate, flags=()) for m in demo_mail()]
     seed(
         server,
@@ -355,10 +350,9 @@ def test_scan_changes_nothing_and_keeps_unseen_unseen(server: Server, account: A
     assert all(b"\\Seen" not in flags for _uid, flags, _size in before["Sent"])
     calendar = load_calendar(Path(str(DATA / "demo-calendar.yaml")))
     progress: list[tuple[int, int]] = []
-    with ImapSource(
-        "127.0.0.1", port=server.imap_port, security="plain", user=account.user, password=account.password,
-        batch_size=3, progress=lambda done, total: progress.append((done, total)),
-    ) as source:  # fmt: skip
+    with imap_source(
+        server.imap_port, account, batch_size=3, progress=lambda done, total: progress.append((done, total))
+    ) as source:
         report = scan(calendar, source, now=datetime(2026, 11, 10, 17, 0, tzinfo=UTC))
     assert report.summary["sent"] == 7
     assert progress == [(3, 8), (6, 8), (8, 8)]  # three FETCH batches of at most 3
@@ -366,16 +360,14 @@ def test_scan_changes_nothing_and_keeps_unseen_unseen(server: Server, account: A
 
 
 @pytest.mark.imap
-def test_bad_connections_exit_3_with_one_line(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_bad_connections_exit_3_with_one_line(run_cli: RunCli, monkeypatch: pytest.MonkeyPatch) -> None:
     from greenmail import free_port
 
     monkeypatch.setenv("TEST_IMAP_PASSWORD", "x")
     port = free_port()  # nothing listens there
     with resources.as_file(DATA / "demo-calendar.yaml") as cal:
-        code, out, err = cli(
-            capsys, "scan", "--calendar", str(cal), "--imap-host", "127.0.0.1", "--imap-port", str(port),
+        code, out, err = run_cli(
+            "scan", "--calendar", str(cal), "--imap-host", "127.0.0.1", "--imap-port", str(port),
             "--security", "plain", "--user", "u@example.com", "--password-env", "TEST_IMAP_PASSWORD", "--timeout", "5",
         )  # fmt: skip
     assert (code, out) == (3, "")
@@ -387,25 +379,21 @@ def test_bad_connections_exit_3_with_one_line(
 
 @pytest.mark.imap
 def test_secrets_absent_from_debug_logs(
-    server: Server, account: Account, caplog: pytest.LogCaptureFixture
+    server: Server, account: Account, caplog: pytest.LogCaptureFixture, imap_source: ImapFactory
 ) -> None:
     seed(server, account, {"Sent": demo_mail()[:2]})
     imaplib_logger = logging.getLogger("imapclient")
     with caplog.at_level(logging.DEBUG):
         imaplib_logger.setLevel(logging.DEBUG)
-        with ImapSource(
-            "127.0.0.1",
-            port=server.imap_port,
-            security="plain",
-            user=account.user,
-            password=account.password,
-        ) as source:
+        with imap_source(server.imap_port, account) as source:
             list(source.sent_messages())
     assert account.password not in caplog.text
 
 
 @pytest.mark.imap
-def test_dropped_connection_resumes_at_the_lost_batch(server: Server, account: Account) -> None:
+def test_dropped_connection_resumes_at_the_lost_batch(
+    server: Server, account: Account, imap_source: ImapFactory
+) -> None:
     from faultproxy import CutOn, FaultProxy
 
     seed(server, account, {"Sent": demo_mail()})
@@ -413,10 +401,7 @@ def test_dropped_connection_resumes_at_the_lost_batch(server: Server, account: A
     now = datetime(2026, 11, 10, 17, 0, tzinfo=UTC)
 
     def run(proxy: FaultProxy) -> tuple[object, int]:
-        with ImapSource(
-            "127.0.0.1", port=proxy.port, security="plain", user=account.user, password=account.password,
-            batch_size=3, backoff=0.05,
-        ) as source:  # fmt: skip
+        with imap_source(proxy.port, account, batch_size=3, backoff=0.05) as source:
             return scan(calendar, source, now=now), source.reconnects
 
     with FaultProxy(server.imap_port, [None]) as clean:
@@ -437,7 +422,7 @@ def test_dropped_connection_resumes_at_the_lost_batch(server: Server, account: A
 
 @pytest.mark.imap
 def test_connection_dropping_every_time_exits_3_without_a_report(
-    server: Server, password_env: Account, capsys: pytest.CaptureFixture[str]
+    server: Server, password_env: Account, run_cli: RunCli
 ) -> None:
     from faultproxy import CutOn, FaultProxy
 
@@ -448,9 +433,7 @@ def test_connection_dropping_every_time_exits_3_without_a_report(
     ):
         args = imap_args(server, password_env)
         args[args.index(str(server.imap_port))] = str(proxy.port)
-        code, out, err = cli(
-            capsys, "scan", "--calendar", str(cal), *args, "--now", DEMO_NOW, "--format", "json"
-        )
+        code, out, err = run_cli("scan", "--calendar", str(cal), *args, "--now", DEMO_NOW, "--format", "json")
     assert (code, out) == (3, "")
     assert "keeps failing" in err and "no report was made" in err
     assert "Traceback" not in err
@@ -458,7 +441,9 @@ def test_connection_dropping_every_time_exits_3_without_a_report(
 
 
 @pytest.mark.imap
-def test_dropped_scans_leave_the_mailbox_as_it_was(server: Server, account: Account) -> None:
+def test_dropped_scans_leave_the_mailbox_as_it_was(
+    server: Server, account: Account, imap_source: ImapFactory
+) -> None:
     from faultproxy import CutOn, FaultProxy
 
     seed(
@@ -472,8 +457,7 @@ def test_dropped_scans_leave_the_mailbox_as_it_was(server: Server, account: Acco
     before = snapshot(server, account)
     calendar = load_calendar(Path(str(DATA / "demo-calendar.yaml")))
     with FaultProxy(server.imap_port, [CutOn(b"FETCH", 2), CutOn(b"FETCH", 1)]) as proxy:
-        source = ImapSource("127.0.0.1", port=proxy.port, security="plain", user=account.user,
-                            password=account.password, batch_size=3, retries=1, backoff=0.01)  # fmt: skip
+        source = imap_source(proxy.port, account, batch_size=3, retries=1, backoff=0.01)
         with source, pytest.raises(ConnectError, match="keeps failing"):
             scan(calendar, source, now=datetime(2026, 11, 10, 17, 0, tzinfo=UTC))
     assert snapshot(server, account) == before
@@ -492,7 +476,7 @@ def test_dropped_scans_leave_the_mailbox_as_it_was(server: Server, account: Acco
     ],
 )
 def test_server_faults_exit_3_with_a_plain_message(
-    server: Server, password_env: Account, capsys: pytest.CaptureFixture[str], rule: str, fragment: str
+    server: Server, password_env: Account, run_cli: RunCli, rule: str, fragment: str
 ) -> None:
     import time
 
@@ -514,7 +498,7 @@ def test_server_faults_exit_3_with_a_plain_message(
         args = imap_args(server, password_env, "--timeout", "2")
         args[args.index(str(server.imap_port))] = str(proxy.port)
         started = time.monotonic()
-        code, out, err = cli(capsys, "scan", "--calendar", str(cal), *args, "--now", DEMO_NOW)
+        code, out, err = run_cli("scan", "--calendar", str(cal), *args, "--now", DEMO_NOW)
         elapsed = time.monotonic() - started
     assert (code, out) == (3, ""), err
     assert fragment.format(port=proxy.port) in err
@@ -526,7 +510,7 @@ def test_server_faults_exit_3_with_a_plain_message(
 
 @pytest.mark.imap
 def test_dovecot_special_use_and_a_real_gmail_hierarchy(
-    dovecot: object, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    dovecot: object, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch, imap_source: ImapFactory
 ) -> None:
     from dovecot import Dovecot
 
@@ -534,16 +518,14 @@ def test_dovecot_special_use_and_a_real_gmail_hierarchy(
     account = dovecot.account()
     monkeypatch.setenv("TEST_IMAP_PASSWORD", account.password)
     seed_gmail_shaped(dovecot, account)
-    with ImapSource(
-        "127.0.0.1", port=dovecot.imap_port, security="plain", user=account.user, password=account.password
-    ) as source:
+    with imap_source(dovecot.imap_port, account) as source:
         listing = {folder.name: folder for folder in source.list_folders()}
         assert "SPECIAL-USE" in source.capabilities
     assert listing["[Gmail]/Sent Mail"].delimiter == "/"
     assert "\\sent" in listing["[Gmail]/Sent Mail"].flags  # found by its flag, as on real Gmail
     assert "\\all" in listing["[Gmail]/All Mail"].flags
     assert "[Gmail]" in listing  # a real parent folder
-    code, out, _ = cli(capsys, "folders", *imap_args(dovecot, account))  # type: ignore[arg-type]
+    code, out, _ = run_cli("folders", *imap_args(dovecot, account))  # type: ignore[arg-type]
     assert code == 0
     assert [line.split()[1] for line in out.splitlines() if line.startswith("*")] == ["[Gmail]/Sent"]
 
@@ -552,15 +534,15 @@ def test_dovecot_special_use_and_a_real_gmail_hierarchy(
 
 
 @pytest.mark.imap
-def test_real_world_headers_find_every_recipient_over_imap(server: Server, account: Account) -> None:
+def test_real_world_headers_find_every_recipient_over_imap(
+    server: Server, account: Account, imap_source: ImapFactory
+) -> None:
     from helpers import HEADER_CASES, header_case_calendar
 
     when = datetime(2026, 11, 2, 18, 0, tzinfo=UTC)
     seed(server, account, {"Sent": [Mail(raw, when) for _name, raw, _recipient in HEADER_CASES]})
     calendar = parse_calendar(header_case_calendar(HEADER_CASES))
-    source = ImapSource(
-        "127.0.0.1", port=server.imap_port, security="plain", user=account.user, password=account.password
-    )
+    source = imap_source(server.imap_port, account)
     report = scan(calendar, source, now=datetime(2026, 11, 10, tzinfo=UTC))  # no `with`: scan opens it
     assert not source.is_open  # ... and closes it again
     assert {f.person.email: f.status.value for f in report.followups} == {
@@ -570,16 +552,16 @@ def test_real_world_headers_find_every_recipient_over_imap(server: Server, accou
 
 @pytest.mark.imap
 def test_me_with_imap_is_refused_with_a_reason(
-    server: Server, password_env: Account, capsys: pytest.CaptureFixture[str]
+    server: Server, password_env: Account, run_cli: RunCli
 ) -> None:
-    code, out, err = scan_demo(capsys, *imap_args(server, password_env), "--me", "me@example.com")
+    code, out, err = scan_demo(run_cli, *imap_args(server, password_env), "--me", "me@example.com")
     assert code == 2 and out == ""
     assert "--me is for --mbox and --maildir" in err
 
 
 @pytest.mark.imap
 def test_a_message_with_an_old_internaldate_is_found_by_its_date_header(
-    server: Server, account: Account
+    server: Server, account: Account, imap_source: ImapFactory
 ) -> None:
     # SEARCH SINCE compares INTERNALDATE; an import can leave it at 1970 while the Date is recent.
     raw = raw_message(to="ada@acme.example", date="Tue, 3 Nov 2026 09:00:00 +0000")
@@ -588,26 +570,24 @@ def test_a_message_with_an_old_internaldate_is_found_by_its_date_header(
         "version: 1\ntimezone: UTC\nevents:\n"
         "  - {title: Onsite, kind: interview, start: 2026-11-02 10:00, people: [ada@acme.example]}\n"
     )
-    source = ImapSource(
-        "127.0.0.1", port=server.imap_port, security="plain", user=account.user, password=account.password
-    )
+    source = imap_source(server.imap_port, account)
     report = scan(calendar, source, now=datetime(2026, 11, 10, tzinfo=UTC))
     assert [f.status.value for f in report.followups] == ["sent"]
 
 
 @pytest.mark.imap
 def test_a_connection_lost_during_login_is_retried_not_a_wrong_password(
-    server: Server, password_env: Account, capsys: pytest.CaptureFixture[str]
+    server: Server, password_env: Account, run_cli: RunCli
 ) -> None:
     from faultproxy import CutOn, FaultProxy
 
     seed(server, password_env, {"Sent": demo_mail()})
-    expected = mbox_report(capsys)
+    expected = mbox_report(run_cli)
     for rules, code_wanted in (([CutOn(b"LOGIN"), None], 1), ([CutOn(b"LOGIN")], 3)):
         with FaultProxy(server.imap_port, rules) as proxy:  # type: ignore[arg-type]
             args = imap_args(server, password_env)
             args[args.index(str(server.imap_port))] = str(proxy.port)
-            code, out, err = scan_demo(capsys, *args, "--format", "json")
+            code, out, err = scan_demo(run_cli, *args, "--format", "json")
         assert code == code_wanted, err
         assert "refused the login" not in err and "Traceback" not in err
         if code == 1:
@@ -621,7 +601,7 @@ def test_a_connection_lost_during_login_is_retried_not_a_wrong_password(
 
 @pytest.mark.imap
 def test_a_stalled_server_is_an_imap_timeout_error_within_the_timeout(
-    server: Server, account: Account
+    server: Server, account: Account, imap_source: ImapFactory
 ) -> None:
     import time
 
@@ -631,8 +611,7 @@ def test_a_stalled_server_is_an_imap_timeout_error_within_the_timeout(
     seed(server, account, {"Sent": demo_mail()})
     calendar = load_calendar(Path(str(DATA / "demo-calendar.yaml")))
     with FaultProxy(server.imap_port, [CutOn(b"SEARCH", action="stall")]) as proxy:
-        source = ImapSource("127.0.0.1", port=proxy.port, security="plain", user=account.user,
-                            password=account.password, timeout=1, backoff=0.01)  # fmt: skip
+        source = imap_source(proxy.port, account, timeout=1, backoff=0.01)
         started = time.monotonic()
         with source, pytest.raises(ImapTimeoutError, match=r"timed out after 1 s \(SEARCH\)"):
             scan(calendar, source, now=datetime(2026, 11, 10, 17, 0, tzinfo=UTC))
@@ -641,16 +620,39 @@ def test_a_stalled_server_is_an_imap_timeout_error_within_the_timeout(
 
 
 @pytest.mark.imap
-def test_a_non_ascii_password_logs_in_to_dovecot(dovecot: object, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_non_ascii_password_logs_in_to_dovecot(
+    dovecot: object, run_cli: RunCli, imap_source: ImapFactory
+) -> None:
     from dovecot import Dovecot
 
     assert isinstance(dovecot, Dovecot)
     account = dovecot.utf8_account
-    with ImapSource(
-        "127.0.0.1", port=dovecot.imap_port, security="plain", user=account.user, password=account.password
-    ) as source:
+    with imap_source(dovecot.imap_port, account) as source:
         assert any(folder.name == "INBOX" for folder in source.list_folders())
     with pytest.raises(AuthenticationError) as caught:
-        ImapSource("127.0.0.1", port=dovecot.imap_port, security="plain", user=account.user,
-                   password=account.password.replace("€", "¥")).open()  # fmt: skip
+        imap_source(dovecot.imap_port, account, password=account.password.replace("€", "¥")).open()
     assert "wörd" not in str(caught.value)
+
+
+# -- the Source contract, on each server --------------------------------------------------
+
+
+@pytest.mark.imap
+class TestImapSource(SourceTests):
+    kind = "imap"
+    folder = "Sent"
+
+    @pytest.fixture
+    def make_source(self, server: Server, imap_source: ImapFactory) -> Iterator[MakeSource]:
+        seeded: dict[tuple[Mail, ...], Account] = {}  # the same mail twice: one mailbox, two sources
+        with ExitStack() as opened:
+
+            def make(mail: list[Mail]) -> Source:
+                account = seeded.get(tuple(mail))
+                if account is None:
+                    account = seeded[tuple(mail)] = server.account()
+                    seed(server, account, {"Sent": mail})
+                source: ImapSource = opened.enter_context(imap_source(server.imap_port, account))
+                return source
+
+            yield make

@@ -278,6 +278,7 @@ def drip_after(command: str) -> dict[str, object]:
     return {command: answer}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("where", "what"),
     [("greeting", "connecting"), ("LOGIN", "LOGIN"), ("EXAMINE", "EXAMINE 'Sent'"), ("FETCH", "FETCH")],
@@ -299,6 +300,7 @@ def test_a_server_dripping_bytes_times_out_within_the_bound(
     assert server.connections == 1
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="measures memory with /proc")
 def test_endless_untagged_lines_are_cut_off_with_bounded_memory(calendar: Path, tmp_path: Path) -> None:
     def flood(peer: Peer, tag: bytes, line: bytes) -> None:

@@ -1,4 +1,4 @@
-"""MboxSource and MaildirSource: Takeout filtering, fallback dates, broken and missing files."""
+"""MboxSource and MaildirSource: Takeout filtering, fallback dates, broken and missing files; the Source contract."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from greenmail import Mail
 from helpers import (
     BARE_CR_CASE,
     HEADER_CASES,
@@ -19,6 +20,7 @@ from helpers import (
     raw_message,
     write_mbox,
 )
+from source_contract import MakeSource, SourceTests
 from thankyou_scan import MailboxError, MaildirSource, MboxSource, Source, StaticSource, parse_calendar, scan
 
 UTC = timezone.utc
@@ -176,16 +178,6 @@ def test_a_fifo_given_as_the_mbox_is_an_error_not_a_hang(tmp_path: Path, alarm: 
         list(MboxSource(tmp_path / "Sent.mbox").sent_messages())
 
 
-def test_static_source_yields_what_it_holds() -> None:
-    from thankyou_scan import SentMessage
-
-    message = SentMessage(date=datetime(2026, 11, 2, tzinfo=UTC), recipients=("a@x.example",))
-    source = StaticSource([message], folder="Sent", skipped=2)
-    assert list(source.sent_messages()) == [message]
-    assert (source.kind, source.folder, source.messages_skipped) == ("static", "Sent", 2)
-    assert isinstance(source, Source)
-
-
 # -- issue 9: what counts as sent, and who "me" is ---------------------------------------
 
 ME_MAIL = [
@@ -337,3 +329,42 @@ def test_a_quoted_from_header_line_in_an_mbox_does_not_end_the_headers(tmp_path:
 def test_a_drafts_label_in_a_second_labels_field_still_counts(tmp_path: Path, kind: str) -> None:
     draft = raw_message(to="ada@acme.example", extra="X-Gmail-Labels: Sent\nX-Gmail-Labels: Drafts")
     assert recipients(file_source(tmp_path, kind, [draft])) == []
+
+
+# -- the Source contract ------------------------------------------------------------------
+
+
+class TestMboxSource(SourceTests):
+    kind = "mbox"
+    folder = "Sent.mbox"
+
+    @pytest.fixture
+    def make_source(self, tmp_path: Path) -> MakeSource:
+        made = iter(range(1_000))
+
+        def make(mail: list[Mail]) -> Source:
+            folder = tmp_path / str(next(made))
+            folder.mkdir()
+            entries = [(f"{m.internaldate:%a %b %d %H:%M:%S +0000 %Y}", m.raw) for m in mail]
+            return MboxSource(write_mbox(folder / "Sent.mbox", entries))
+
+        return make
+
+
+class TestMaildirSource(SourceTests):
+    kind = "maildir"
+    folder = "Sent"
+
+    @pytest.fixture
+    def make_source(self, tmp_path: Path) -> MakeSource:
+        made = iter(range(1_000))
+
+        def make(mail: list[Mail]) -> Source:
+            box = make_maildir(tmp_path / str(next(made)) / "Sent")
+            for number, item in enumerate(mail):
+                path = box / "cur" / f"{number}.M{number}.host:2,S"
+                path.write_bytes(item.raw)
+                os.utime(path, (item.internaldate.timestamp(), item.internaldate.timestamp()))
+            return MaildirSource(box)
+
+        return make

@@ -1,4 +1,5 @@
-"""Matching rules (DESIGN.md "Matching rules"), table-driven, plus properties that must always hold."""
+"""Matching rules (DESIGN.md "Matching rules"), table-driven, plus properties that must always hold;
+then Relevance, the pre-check that must never turn away a message that matters."""
 
 from __future__ import annotations
 
@@ -9,7 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from thankyou_scan import Calendar, Event, Person, Policy, SentMessage, Status, match, normalize_address
+from helpers import raw_message
+from thankyou_scan import Calendar, Event, MessageError, Person, Policy, SentMessage, Status, match
+from thankyou_scan.matching import Relevance
+from thankyou_scan.message import HeaderFacts, normalize_address
 
 UTC = timezone.utc
 START = datetime(2026, 11, 2, 15, 0, tzinfo=UTC)
@@ -164,18 +168,6 @@ def test_naive_now_is_refused() -> None:
         match(Calendar(events=(event(),)), [], datetime(2026, 11, 3))
 
 
-@pytest.mark.parametrize(
-    ("address", "normal"),
-    [
-        ("Ada@Acme.Example", "ada@acme.example"),
-        ("T.O.M+jobs@GoogleMail.com", "tom@gmail.com"),
-        ("a.b+c@example.com", "a.b+c@example.com"),
-    ],
-)
-def test_normalize_address(address: str, normal: str) -> None:
-    assert normalize_address(address) == normal
-
-
 # -- properties ------------------------------------------------------------------
 
 ADDRESSES = [
@@ -281,3 +273,204 @@ def test_expressing_times_in_another_zone_changes_nothing(
     ] == [  # type: ignore[arg-type]
         (f.status, f.hours_left, f.hours_after_end) for f in base.followups
     ]
+
+
+# -- Relevance: the cheap test never turns away a message that matters ------------------------
+
+
+RECIPIENTS = [
+    "Ada <ada@acme.example>",
+    "ADA@ACME.EXAMPLE",
+    '"Ada Lovelace" <ada@acme.example>',
+    '"ada"@acme.example',
+    "ada(work)@acme.example",
+    "Tom <T.O.M+jobs@googlemail.com>",
+    "tom@gmail.com",
+    "=?utf-8?q?J=C3=BCrgen?= <juergen@firma.example>",
+    "talent@recruit.example",
+    "someone@else.example",
+    "undisclosed-recipients:;",
+    "Team: grace@acme.example, x@y.example;",
+]
+DATES = [
+    "Mon, 2 Nov 2026 18:41:05 -0500",
+    "Tue, 3 Nov 2026 09:00:00 +0900",
+    "2 Nov 2026 10:00 GMT",
+    "Mon, 2 Nov 2026 10:00:00",
+    "garbage",
+    "Sun, 1 Nov 2026 23:59:59 -0000",
+    "Fri, 20 Nov 2026 10:00:00 +0000",
+    None,
+]
+PRE_CHECK_CALENDAR = Calendar(
+    events=(
+        Event("a", "A", "interview", START, START + timedelta(hours=1), "UTC",
+              (Person("Ada", "ada@acme.example"), Person("Tom", "tom@gmail.com"), Person("Rec")),
+              domain="recruit.example", follow_up=Policy(timedelta(hours=24))),
+        Event("b", "B", "meeting", START + timedelta(days=1), START + timedelta(days=1, hours=1), "UTC",
+              (Person("Grace", "grace@acme.example"), Person("Jürgen", "juergen@firma.example")),
+              follow_up=Policy(timedelta(hours=24))),
+    )
+)  # fmt: skip
+NOW = datetime(2026, 11, 10, tzinfo=UTC)
+
+
+raw_messages = st.builds(
+    lambda to, cc, date, n: raw_message(
+        to=", ".join(to), cc=", ".join(cc) or None, date=date, message_id=f"<m{n}@x>"
+    ),
+    st.lists(st.sampled_from(RECIPIENTS), min_size=0, max_size=3),
+    st.lists(st.sampled_from(RECIPIENTS), max_size=2),
+    st.sampled_from(DATES),
+    st.integers(0, 10_000),
+)
+fallbacks = st.sampled_from(
+    [
+        None,
+        datetime(2026, 11, 1, tzinfo=UTC),
+        datetime(2026, 11, 4, tzinfo=UTC),
+        datetime(2026, 12, 1, tzinfo=UTC),
+    ]
+)
+
+
+def parsed(raw: bytes, fallback: datetime | None) -> SentMessage | None:
+    try:
+        return SentMessage.from_headers(raw, fallback_date=fallback)
+    except MessageError:
+        return None
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(raw_messages, fallbacks), max_size=6), raw_messages, fallbacks)
+def test_a_message_the_cheap_test_turns_away_never_changes_the_report(
+    others: list[tuple[bytes, datetime | None]], raw: bytes, fallback: datetime | None
+) -> None:
+    facts = HeaderFacts.from_headers(raw, fallback_date=fallback)
+    message = parsed(raw, fallback)
+    if message is not None and facts.date is not None:
+        assert facts.date == message.date  # the cheap date is the real one
+    if Relevance(PRE_CHECK_CALENDAR, NOW)(facts) or message is None:
+        return
+    base = [m for m in (parsed(r, f) for r, f in others) if m is not None]
+    without = [(f.status, f.message) for f in match(PRE_CHECK_CALENDAR, base, NOW).followups]
+    with_it = [(f.status, f.message) for f in match(PRE_CHECK_CALENDAR, [*base, message], NOW).followups]
+    assert with_it == without
+
+
+# Header blocks as mail programs and spammers write them: addresses with comments,
+# whitespace and folds around "@", lost brackets, groups, repeated fields, bare CRs.
+_LOCALS = st.sampled_from(["ada", "ADA", "a.d.a", "ada+x", "tom", "t.o.m+jobs", "grace", "hr", '"ada"', "x"])
+_DOMAINS = st.sampled_from(["acme.example", "ACME.example", "gmail.com", "googlemail.com", "recruit.example",
+                            "firma.example", "else.example", "acme.example."])  # fmt: skip
+_AT = st.sampled_from(["@", " @ ", "@\n ", "(c)@", "@(c)", " @\r\n\t"])
+_NAMES = st.sampled_from(
+    ["", "Ada ", '"Lovelace, Ada" ', "=?utf-8?q?J=C3=BCrgen?= ", "(x) ", "Pete(A \\) chap) "]
+)
+
+
+@st.composite
+def _address(draw: st.DrawFn) -> str:
+    spec = draw(_LOCALS) + draw(_AT) + draw(_DOMAINS)
+    name = draw(_NAMES)
+    closing = draw(st.sampled_from([">", ">", ""]))  # a lost bracket now and then
+    return f"{name}<{spec}{closing}" if name or draw(st.booleans()) else spec
+
+
+@st.composite
+def _field(draw: st.DrawFn) -> str:
+    field_name = draw(st.sampled_from(["To", "Cc", "Bcc", "TO", "cc", "From", "Subject", "Reply-To", "X-To"]))
+    addresses = draw(st.lists(_address(), min_size=1, max_size=3))
+    value = draw(st.sampled_from([", ", ",", ",\n ", " "])).join(addresses)
+    if draw(st.booleans()) and field_name.lower() in ("to", "cc"):
+        value = f"Team: {value};"
+    return f"{field_name}: {value}"
+
+
+@st.composite
+def hostile_header_blocks(draw: st.DrawFn) -> bytes:
+    fields = draw(st.lists(_field(), min_size=1, max_size=6))
+    # lines mail programs get wrong: a fold without its indent, a stray word, a space before the colon
+    fields += draw(st.lists(st.sampled_from(["by localhost with SMTP; 19 Nov 2014", "From", " : <x@acme.example>",
+                                             "To : ada@acme.example", "\ufeffCc: grace@acme.example"]), max_size=2))  # fmt: skip
+    fields.append(
+        "Date: " + draw(st.sampled_from([d for d in DATES if d] + ["Mon, 2 Nov 2026 18:00:00 +0000"]))
+    )
+    fields = draw(st.permutations(fields))
+    text = ""
+    for field in fields:
+        text += field + draw(st.sampled_from(["\n", "\r\n", "\r"]))
+    return text.encode()
+
+
+@pytest.mark.slow
+@settings(max_examples=2000, deadline=None)
+@given(hostile_header_blocks(), fallbacks, st.lists(st.tuples(raw_messages, fallbacks), max_size=3))
+def test_the_pre_check_never_turns_away_a_message_the_full_parse_would_match(
+    raw: bytes, fallback: datetime | None, others: list[tuple[bytes, datetime | None]]
+) -> None:
+    # relevant(facts) is False only when adding the fully parsed message changes nothing.
+    relevance = Relevance(PRE_CHECK_CALENDAR, NOW)
+    base = [m for m in (parsed(r, f) for r, f in others) if m is not None]
+    for message in base:
+        relevance.learn(message)
+    message = parsed(raw, fallback)
+    facts = HeaderFacts.from_headers(raw, fallback_date=fallback)
+    if message is not None:
+        assert facts.date == message.date
+        assert facts.addresses == {normalize_address(r) for r in message.recipients}
+    if relevance(facts) or message is None:
+        return
+    without = [(f.status, f.message) for f in match(PRE_CHECK_CALENDAR, base, NOW).followups]
+    with_it = [(f.status, f.message) for f in match(PRE_CHECK_CALENDAR, [*base, message], NOW).followups]
+    assert with_it == without
+
+
+@pytest.mark.slow
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(raw_messages, fallbacks), max_size=10), st.randoms(use_true_random=False))
+def test_a_source_that_parses_only_what_can_matter_gives_the_full_report_in_any_order(
+    mail: list[tuple[bytes, datetime | None]], rnd: object
+) -> None:
+    import tempfile
+    from pathlib import Path
+
+    from helpers import write_mbox
+    from thankyou_scan import MboxSource, scan
+
+    everything = [m for m in (parsed(raw, fallback) for raw, fallback in mail) if m is not None]
+    expected = [
+        (f.status, f.message and f.message.message_id)
+        for f in match(PRE_CHECK_CALENDAR, everything, NOW).followups
+    ]
+    shuffled = list(mail)
+    rnd.shuffle(shuffled)  # type: ignore[attr-defined]
+    with tempfile.TemporaryDirectory() as folder:
+        # a From_ line from 1999 stands for "no usable fallback" while staying a valid mbox
+        entries = [
+            (f"{f:%a %b %d %H:%M:%S +0000 %Y}" if f else "Fri Jan 01 00:00:00 +0000 1999", raw)
+            for raw, f in shuffled
+        ]
+        report = scan(
+            PRE_CHECK_CALENDAR, MboxSource(write_mbox(Path(folder) / "Sent.mbox", entries)), now=NOW
+        )
+    assert [(f.status, f.message and f.message.message_id) for f in report.followups] == expected
+
+
+def test_relevance_turns_away_later_messages_once_an_earlier_one_was_parsed() -> None:
+    relevance = Relevance(PRE_CHECK_CALENDAR, NOW)
+
+    def facts(to: str, when: datetime) -> HeaderFacts:
+        return HeaderFacts.from_headers(raw_message(to=to, date=f"{when:%a, %d %b %Y %H:%M:%S +0000}"))
+
+    first = START + timedelta(hours=3)
+    assert relevance(facts("ada@acme.example", first + timedelta(hours=1)))
+    relevance.learn(SentMessage(first, ("ada@acme.example",)))
+    assert not relevance(facts("ada@acme.example", first + timedelta(hours=1)))  # cannot be first now
+    assert relevance(facts("ada@acme.example", first))  # a tie: the report's tie-break decides
+    assert relevance(facts("ada@acme.example", first - timedelta(hours=1)))  # earlier: may be first
+    assert relevance(facts("tom@gmail.com", first + timedelta(hours=1)))  # another person's slot
+    relevance.learn(SentMessage(first, ("talent@recruit.example",)))  # the domain person's slot
+    assert not relevance(facts("hr@recruit.example", first + timedelta(hours=1)))
+    relevance.learn(SentMessage(START - timedelta(hours=1), ("tom@gmail.com",)))  # before the event
+    assert relevance(facts("tom@gmail.com", first + timedelta(hours=1)))  # closes nothing

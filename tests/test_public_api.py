@@ -7,7 +7,7 @@ import thankyou_scan
 EXPECTED = {
     "AuthenticationError", "Calendar", "CalendarError", "CalendarProblem", "ConnectError", "Event", "Folder",
     "FolderNotFoundError", "FollowUp", "ImapError", "ImapSource", "ImapTimeoutError", "InvalidResponseError", "MailboxError",
-    "MaildirSource", "MboxSource", "MessageError", "Person", "Policy", "Report",
+    "MaildirSource", "MboxSource", "MessageError", "OAuth2Error", "Person", "Policy", "Report",
     "SentMessage", "ServerError", "Source", "SourceError", "SourceSummary", "StaticSource", "Status",
     "ThankyouScanError", "TlsError", "UsageError", "__version__",
     "load_calendar", "match", "normalize_address", "parse_calendar", "render", "scan",
@@ -18,7 +18,7 @@ def test_all_is_the_public_surface() -> None:
     assert set(thankyou_scan.__all__) == EXPECTED
     assert thankyou_scan.__all__ == sorted(thankyou_scan.__all__)
     public = {name for name in dir(thankyou_scan) if not name.startswith("_")} - {
-        "calendar", "calendar_data", "calendar_events", "cli", "credentials", "errors", "matching", "message", "oauth2", "paths", "pipeline",
+        "calendar", "calendar_data", "calendar_events", "cli", "cli_values", "credentials", "errors", "matching", "message", "oauth2", "paths", "pipeline",
         "report", "sources", "times", "yamlnodes",
     }  # fmt: skip
     assert public | {"__version__"} == EXPECTED
@@ -26,7 +26,7 @@ def test_all_is_the_public_surface() -> None:
 
 def test_errors_share_one_base() -> None:
     errors = [name for name in thankyou_scan.__all__ if name.endswith("Error")]
-    assert len(errors) == 14
+    assert len(errors) == 15
     for name in errors:
         assert issubclass(getattr(thankyou_scan, name), thankyou_scan.ThankyouScanError)
 
@@ -35,3 +35,10 @@ def test_version_is_the_installed_one() -> None:
     from importlib.metadata import version
 
     assert thankyou_scan.__version__ == version("thankyou-scan")
+
+
+def test_oauth2_error_is_still_where_it_was() -> None:
+    from thankyou_scan.oauth2 import OAuth2Error
+
+    assert OAuth2Error is thankyou_scan.OAuth2Error
+    assert OAuth2Error.exit_code == 3

@@ -11,9 +11,7 @@ import argparse
 import contextlib
 import errno
 import getpass
-import ipaddress
 import logging
-import math
 import os
 import selectors
 import shlex
@@ -29,6 +27,7 @@ from pathlib import Path
 
 from . import __version__
 from .calendar import Calendar, load_calendar
+from .cli_values import check_values, parse_now
 from .errors import FolderNotFoundError, MailboxError, ThankyouScanError, UsageError
 from .message import normalize_address
 from .paths import cache_dir
@@ -39,106 +38,14 @@ from .sources.base import Source
 from .sources.cache import HeaderCache
 from .sources.imap import ImapSource
 from .sources.mailbox import MaildirSource, MboxSource
-from .times import FIRST_YEAR, LAST_YEAR
 
 __all__ = ["main"]
 
 PROG = "thankyou-scan"
 DEMO_NOW = datetime(2026, 11, 10, 17, 0, tzinfo=timezone.utc)
 EXIT_INTERNAL = 70
-MAX_TIMEOUT = 3600.0
-"""Longest ``--timeout``, in seconds."""
 
 log = logging.getLogger("thankyou_scan")
-
-
-def _shown(value: str, limit: int = 80) -> str:
-    """``value`` quoted for a message, cut short when it is long."""
-    return repr(value if len(value) <= limit else value[: limit - 1] + "…")
-
-
-def _parse_now(text: str) -> datetime:
-    cleaned = text.strip()
-    if cleaned[-1:] in ("Z", "z"):
-        cleaned = cleaned[:-1] + "+00:00"
-    try:
-        moment = datetime.fromisoformat(cleaned)
-    except ValueError:
-        raise UsageError(
-            f"--now {_shown(text)} is not an ISO 8601 time — write it like 2026-11-10T12:00:00Z"
-        ) from None
-    if moment.utcoffset() is None:
-        raise UsageError(f"--now {_shown(text)} has no offset — add Z for UTC, or an offset like +01:00")
-    # Checked as written, before converting: 9999-12-31T23:59:59-23:59 has no UTC datetime.
-    if not FIRST_YEAR <= moment.year <= LAST_YEAR:
-        raise UsageError(
-            f"--now {_shown(text)} is outside the years {FIRST_YEAR}–{LAST_YEAR} — "
-            "write it like 2026-11-10T12:00:00Z"
-        )
-    return moment.astimezone(timezone.utc)
-
-
-_PATH_OPTIONS = (
-    ("calendar", "--calendar"),
-    ("file", "FILE"),
-    ("mbox", "--mbox"),
-    ("maildir", "--maildir"),
-    ("output", "--output"),
-    ("cache", "--cache"),
-    ("tls_ca", "--tls-ca"),
-)
-
-
-def _check_values(args: argparse.Namespace) -> None:
-    """Refuse option values out of range before anything is read or connected (exit 2)."""
-    for name, option in _PATH_OPTIONS:
-        value = getattr(args, name, None)
-        if value is not None and (not value.strip() or "\x00" in value):
-            raise UsageError(f"{option} {_shown(value)} is not a path — give a file or folder name")
-    output = getattr(args, "output", None)
-    if output is not None and (output.endswith(("/", os.sep)) or Path(output).is_dir()):
-        raise UsageError(f"--output {_shown(output)} is a folder — give a file name, like report.txt")
-    if getattr(args, "imap_host", None) is not None:
-        _check_host(args.imap_host)
-    port = getattr(args, "imap_port", None)
-    if port is not None and not 1 <= port <= 65535:
-        raise UsageError(f"--imap-port {port} is not a port — give a number from 1 to 65535 (IMAPS: 993)")
-    timeout = getattr(args, "timeout", None)
-    if timeout is not None and not (math.isfinite(timeout) and 0 < timeout <= MAX_TIMEOUT):
-        raise UsageError(
-            f"--timeout {timeout:g} is out of range — give seconds above 0 and at most {MAX_TIMEOUT:g} "
-            "(default: 30)"
-        )
-    for folder in getattr(args, "folder", None) or ():
-        if not folder.strip() or not folder.isprintable():
-            raise UsageError(
-                f"--folder {_shown(folder)} is empty or holds control characters — give the folder's name "
-                "as `thankyou-scan folders` lists it"
-            )
-    for address in getattr(args, "me", None) or ():
-        local, at, domain = address.rpartition("@")
-        if not (local and at and domain) or not address.isprintable() or any(c.isspace() for c in address):
-            raise UsageError(f"--me {_shown(address)} is not an email address — write it like you@gmail.com")
-
-
-def _check_host(host: str) -> None:
-    try:
-        ipaddress.ip_address(host.strip("[]"))
-        return
-    except ValueError:
-        pass
-    if ":" in host:
-        raise UsageError(
-            f"--imap-host {_shown(host)}: give only the host name (like imap.gmail.com); a port goes to --imap-port"
-        )
-    name = host.rstrip(".")
-    valid = bool(name) and name.isprintable() and not any(c.isspace() or c in "/\\@" for c in name)
-    try:
-        name.encode("idna")  # labels of 1-63 characters, 253 in all; what the resolver would refuse
-    except UnicodeError:
-        valid = False
-    if not valid:
-        raise UsageError(f"--imap-host {_shown(host)} is not a host name — write it like imap.gmail.com")
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -457,7 +364,7 @@ def _imap_source(args: argparse.Namespace) -> ImapSource:
 
 
 def _cmd_scan(args: argparse.Namespace) -> int:
-    now = _parse_now(args.now) if args.now is not None else datetime.now(timezone.utc)
+    now = parse_now(args.now) if args.now is not None else datetime.now(timezone.utc)
     calendar = load_calendar(args.calendar, check_deliverability=args.check_deliverability)
     _warn_calendar(calendar)
     if args.imap_host:
@@ -481,7 +388,7 @@ def _cmd_scan(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    now = _parse_now(args.now) if args.now is not None else DEMO_NOW
+    now = parse_now(args.now) if args.now is not None else DEMO_NOW
     data = resources.files("thankyou_scan") / "data"
     with ExitStack() as stack:
         calendar_path = stack.enter_context(resources.as_file(data / "demo-calendar.yaml"))
@@ -555,7 +462,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{PROG}: error: standard output is closed — give --output FILE", file=sys.stderr)
         return 2
     try:
-        _check_values(args)
+        check_values(args)
         with _library_logs(args.verbose):
             code = _COMMANDS[args.command](args)
         if sys.stdout is not None:

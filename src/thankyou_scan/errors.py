@@ -8,6 +8,7 @@ an exit code (``exit_code``)::
     ├── UsageError                     a bad option or argument; exit 2
     ├── CalendarError                  the calendar file is wrong; exit 2
     ├── MessageError                   one message cannot be parsed (sources skip it and count it)
+    ├── OAuth2Error                    getting or refreshing a Gmail OAuth2 token failed; exit 3
     └── SourceError                    mail could not be read; exit 3
         ├── MailboxError               an mbox or Maildir cannot be opened or read
         └── ImapError                  IMAP; ``host`` says which server
@@ -19,7 +20,7 @@ an exit code (``exit_code``)::
             ├── ServerError            the server answered NO or BAD
             └── InvalidResponseError   the server sent what IMAP does not allow, or far too much
 
-Other libraries' errors (yaml, email-validator, mailbox, ``OSError``) are
+Other libraries' errors (yaml, email-validator, mailbox, urllib, ``OSError``) are
 translated where they enter and chained with ``raise ... from``.
 """
 
@@ -76,15 +77,17 @@ class CalendarError(ThankyouScanError):
 
     def __init__(self, problems: list[CalendarProblem] | tuple[CalendarProblem, ...]) -> None:
         self.problems = tuple(problems)
-        first = self.problems[0] if self.problems else None
-        self.path = first.path if first else None
-        self.line = first.line if first else None
-        self.event = first.event if first else None
         super().__init__("\n".join(str(problem) for problem in self.problems))
 
 
 class MessageError(ThankyouScanError):
     """One message cannot be used at all; sources skip it and count it in ``messages_skipped``."""
+
+
+class OAuth2Error(ThankyouScanError):
+    """Getting or refreshing an OAuth2 token failed (consent, refresh, the token store)."""
+
+    exit_code = 3
 
 
 class SourceError(ThankyouScanError):

@@ -2,13 +2,14 @@
 
 The rules are docs/report.md's (DESIGN.md "Matching rules"). Work is
 O(messages × recipients + people): the calendar's addresses and domains are
-indexed once, and each message is looked up by its recipients.
+indexed once (``_Index``, which the pre-check reads too), and each message is looked
+up by its recipients.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -18,6 +19,58 @@ from .message import HeaderFacts, SentMessage, normalize_address
 from .report import FollowUp, Report, SourceSummary, Status
 
 __all__ = ["Relevance", "match", "match_followups", "normalize_address"]
+
+
+@dataclass(slots=True, eq=False)
+class _Slot:
+    """One (event, person) pair being matched, and the best message found so far."""
+
+    event: Event
+    person: Person
+    domain: str | None = None  # for a person without an address: the event's domain, lower-cased
+    message: SentMessage | None = None
+    matched_by: str | None = None
+
+
+class _Index:
+    """The calendar's (event, person) slots, and who can pay each: built once, for matching and the pre-check.
+
+    A person with an address is paid by a message to that address (compared as
+    :func:`normalize_address` compares). A person without one is paid by a message to
+    anybody at their event's domain, compared exactly (lower-cased): the index keys it
+    by the normalized domain, which is all :class:`HeaderFacts` carries, and
+    :meth:`paid_by` keeps the exact comparison. Skipped events have slots but no keys.
+    """
+
+    def __init__(self, calendar: Calendar) -> None:
+        self.slots: list[_Slot] = []
+        self.by_address: dict[str, list[_Slot]] = defaultdict(list)
+        self.by_domain: dict[str, list[_Slot]] = defaultdict(list)
+        for event in calendar.events:
+            for person in event.people:
+                slot = _Slot(event, person)
+                self.slots.append(slot)
+                if event.skipped:
+                    continue
+                if person.email:
+                    self.by_address[normalize_address(person.email)].append(slot)
+                elif event.domain:
+                    slot.domain = event.domain.lower()
+                    self.by_domain[_domain(f"x@{event.domain}")].append(slot)
+
+    def paid_by(self, recipient: str) -> tuple[Sequence[_Slot], Sequence[_Slot]]:
+        """The slots a message to ``recipient`` can pay: (by its address, by its domain)."""
+        address = normalize_address(recipient)
+        by_address = self.by_address.get(address, ())
+        slots = self.by_domain.get(address.rpartition("@")[2]) if self.by_domain else None
+        if not slots:
+            return by_address, ()
+        exact = recipient.rpartition("@")[2].lower()
+        return by_address, [slot for slot in slots if slot.domain == exact]
+
+
+def _domain(address: str) -> str:
+    return normalize_address(address).rpartition("@")[2]
 
 
 class Relevance:
@@ -31,37 +84,23 @@ class Relevance:
     in a Sent folder read oldest first, about one message per (event, person) is parsed.
     Ties are let through: the report's tie-break decides them. The result never depends
     on the order messages arrive in, only the amount of parsing does.
+
+    It reads matching's own index; by domain it compares the normalized domain, a
+    superset of matching's exact one, so it may let through a message matching ignores.
     """
 
     def __init__(self, calendar: Calendar, now: datetime) -> None:
         self.now = now
-        # Per key, the (event start, slot) of every (event, person) it names; a slot is an index.
-        self.by_address: dict[str, list[tuple[datetime, int]]] = defaultdict(list)
-        # People without an address, by their event's domain ...
-        self.by_domain: dict[str, list[tuple[datetime, int]]] = defaultdict(list)
-        # ... and that domain as matching compares it (exactly, lower-cased).
-        self.exact_domain: dict[int, str] = {}
+        self.index = _Index(calendar)
         # Per slot, the date of the earliest message parsed for it so far.
-        self.best: dict[int, datetime] = {}
-        slot = 0
-        for event in calendar.events:
-            if event.skipped:
-                continue
-            for person in event.people:
-                if person.email:
-                    address = normalize_address(person.email)
-                    self.by_address[address].append((event.start, slot))
-                elif event.domain:
-                    self.by_domain[_domain(f"x@{event.domain}")].append((event.start, slot))
-                    self.exact_domain[slot] = event.domain.lower()
-                slot += 1
+        self.best: dict[_Slot, datetime] = {}
 
-    def _open(self, entries: list[tuple[datetime, int]] | None, date: datetime) -> bool:
+    def _open(self, entries: list[_Slot] | None, date: datetime) -> bool:
         if entries is None:
             return False
         best = self.best
-        for start, slot in entries:
-            if date > start:
+        for slot in entries:
+            if date > slot.event.start:
                 first = best.get(slot)
                 if first is None or date <= first:
                     return True
@@ -74,12 +113,14 @@ class Relevance:
         if date > self.now:
             return False
         # Plain loops: on a rescan this runs once for every cached message.
+        by_address = self.index.by_address
         for address in facts.addresses:
-            if self._open(self.by_address.get(address), date):
+            if self._open(by_address.get(address), date):
                 return True
-        if self.by_domain:
+        by_domain = self.index.by_domain
+        if by_domain:
             for domain in facts.domains:
-                if self._open(self.by_domain.get(domain), date):
+                if self._open(by_domain.get(domain), date):
                     return True
         return False
 
@@ -89,29 +130,11 @@ class Relevance:
         if date > self.now:
             return
         for recipient in message.recipients:
-            address = normalize_address(recipient)
-            exact = recipient.rpartition("@")[2].lower()
-            by_domain = self.by_domain.get(address.rpartition("@")[2], [])
-            for start, slot in self.by_address.get(address, []) + [
-                entry for entry in by_domain if self.exact_domain[entry[1]] == exact
-            ]:
+            by_address, by_domain = self.index.paid_by(recipient)
+            for slot in (*by_address, *by_domain):
                 first = self.best.get(slot)
-                if date > start and (first is None or date < first):
+                if date > slot.event.start and (first is None or date < first):
                     self.best[slot] = date
-
-
-def _domain(address: str) -> str:
-    return normalize_address(address).rpartition("@")[2]
-
-
-@dataclass(slots=True)
-class _Slot:
-    """One (event, person) pair being matched, and the best message found so far."""
-
-    event: Event
-    person: Person
-    message: SentMessage | None = None
-    matched_by: str | None = None
 
 
 def _order(message: SentMessage) -> tuple[datetime, str, str, str, tuple[str, ...]]:
@@ -130,33 +153,20 @@ def match_followups(
     """
     if now.utcoffset() is None:
         raise UsageError(f"now must be timezone-aware, got {now!r}")
-    slots: list[_Slot] = []
-    by_address: dict[str, list[_Slot]] = defaultdict(list)
-    by_domain: dict[str, list[_Slot]] = defaultdict(list)
-    for event in calendar.events:
-        for person in event.people:
-            slot = _Slot(event, person)
-            slots.append(slot)
-            if event.skipped:
-                continue
-            if person.email:
-                by_address[normalize_address(person.email)].append(slot)
-            elif event.domain:
-                by_domain[event.domain.lower()].append(slot)
-
+    index = _Index(calendar)
     count = 0
     for message in messages:
         count += 1
         if message.date > now:
             continue
         for recipient in message.recipients:
-            for slot in by_address.get(normalize_address(recipient), ()):
+            by_address, by_domain = index.paid_by(recipient)
+            for slot in by_address:
                 _consider(slot, message, "address")
-            if by_domain:
-                for slot in by_domain.get(recipient.rpartition("@")[2], ()):
-                    _consider(slot, message, "domain")
+            for slot in by_domain:
+                _consider(slot, message, "domain")
 
-    followups = [_followup(slot, now) for slot in slots]
+    followups = [_followup(slot, now) for slot in index.slots]
     followups.sort(key=lambda f: (f.event.start, f.event.id, f.person.name.casefold(), f.person.email or ""))
     return tuple(followups), count
 

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from .credentials import scrub
-from .errors import ThankyouScanError, UsageError
+from .errors import OAuth2Error, UsageError
 from .paths import NotPrivateError, config_dir, create_temporary, open_private_file, open_private_folder
 from .sources.imap import is_loopback, resolve_loopback
 
@@ -58,12 +58,6 @@ EXPIRY_MARGIN = 60.0
 CONSENT_HINT = (
     "run the consent step again: python examples/gmail_oauth2.py --client-secret FILE --user ADDRESS"
 )
-
-
-class OAuth2Error(ThankyouScanError):
-    """Getting or refreshing an OAuth2 token failed."""
-
-    exit_code = 3
 
 
 @dataclass(frozen=True, slots=True)
