@@ -17,7 +17,6 @@ import base64
 import contextlib
 import imaplib
 import io
-import ipaddress
 import logging
 import socket
 import ssl
@@ -48,6 +47,7 @@ from ..errors import (
     UsageError,
 )
 from ..message import HeaderFacts, SentMessage, decode_message, encode_message
+from ..network import AddressInfo, is_loopback, resolve_loopback
 from .base import Relevant
 from .cache import (
     MAX_HEADER,
@@ -116,7 +116,6 @@ MAX_LINE = 16 * 2**20
 UID_LIMIT = 2**32  # UIDs, UIDVALIDITY and UIDNEXT are nz-number: 1 .. 2**32 - 1 (RFC 3501)
 
 T = TypeVar("T")
-AddressInfo = tuple[int, int, int, str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,43 +163,6 @@ def choose_sent_folder(folders: Sequence[Folder]) -> Folder | None:
             if path == [wanted] or path == ["inbox", wanted]:
                 return folder
     return None
-
-
-def is_loopback(host: str) -> bool:
-    """True for names that claim to be this machine: a first check, without any DNS lookup.
-
-    A name proves nothing (``localhost.`` goes to DNS): :func:`resolve_loopback` decides
-    from the addresses, and the connection goes to the address it checked.
-    """
-    name = host.strip().rstrip(".").lower()
-    if name == "localhost" or name.endswith(".localhost"):
-        return True
-    return _is_loopback_address(name.strip("[]"))
-
-
-def _is_loopback_address(text: str) -> bool:
-    try:
-        address = ipaddress.ip_address(text.split("%", 1)[0])
-    except ValueError:
-        return False
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        return address.ipv4_mapped.is_loopback  # ::ffff:127.0.0.1
-    return address.is_loopback
-
-
-def resolve_loopback(host: str, port: int) -> list[AddressInfo]:
-    """Resolve ``host`` once; every address must be a loopback address, else UsageError.
-
-    Connect to what this returns, never to the name again: a second lookup could answer
-    differently. ``socket.gaierror`` is left to the caller.
-    """
-    infos = socket.getaddrinfo(host.strip("[]"), port, type=socket.SOCK_STREAM)
-    outside = sorted({str(info[4][0]) for info in infos if not _is_loopback_address(str(info[4][0]))})
-    if outside or not infos:
-        raise UsageError(
-            f"{host} resolves to {', '.join(outside) or 'nothing'}, not to this machine (127.0.0.1, ::1)"
-        )
-    return cast("list[AddressInfo]", infos)
 
 
 class _ScrubLogs(logging.Filter):
