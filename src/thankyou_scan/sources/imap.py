@@ -40,7 +40,6 @@ from ..errors import (
     ImapError,
     ImapTimeoutError,
     InvalidResponseError,
-    MessageError,
     ServerError,
     ThankyouScanError,
     TlsError,
@@ -51,7 +50,6 @@ from ..network import AddressInfo, is_loopback, resolve_loopback
 from .base import Relevant
 from .cache import (
     MAX_HEADER,
-    SKIPPED,
     CachedMessage,
     CacheError,
     CacheFile,
@@ -61,6 +59,7 @@ from .cache import (
     SearchRecord,
     storable_date,
 )
+from .reading import Reader
 
 __all__ = ["SECURITY_MODES", "Folder", "ImapSource", "choose_sent_folder", "is_loopback"]
 
@@ -114,6 +113,7 @@ MAX_ANSWER_BYTES = 128 * 2**20
 LINE_COST = 100
 MAX_LINE = 16 * 2**20
 UID_LIMIT = 2**32  # UIDs, UIDVALIDITY and UIDNEXT are nz-number: 1 .. 2**32 - 1 (RFC 3501)
+NO_HEADER = "the server sent no headers for it"
 
 T = TypeVar("T")
 
@@ -412,12 +412,20 @@ class ImapSource:
         _scrub_logs_of(self)
         self.folder: str | None = None
         self.messages_scanned = 0
-        self.messages_skipped = 0
         self.messages_fetched = 0
         self.reconnects = 0
+        self._reader = Reader(None, self._where)
 
     def __repr__(self) -> str:
         return f"ImapSource(host={self.host!r}, port={self.port}, user={self.user!r}, security={self.security!r})"
+
+    @property
+    def messages_skipped(self) -> int:
+        """How many messages the last ``sent_messages`` call skipped (too large, no headers, not parseable)."""
+        return self._reader.skipped
+
+    def _where(self, key: str) -> str:
+        return f"message UID {key} in {self.folder} on {self.host}"
 
     # -- connection ------------------------------------------------------------
 
@@ -626,11 +634,12 @@ class ImapSource:
     ) -> Iterator[SentMessage]:
         """Yield the messages of the Sent folder(s) from ``since`` (a day early; SINCE ignores the time)."""
         self._require_client()
-        self.messages_scanned = self.messages_skipped = self.messages_fetched = 0
+        self.messages_scanned = self.messages_fetched = 0
+        self._reader = Reader(relevant, self._where)
         folders = self._with_reconnect("LIST", lambda: self.sent_folders())
         self.folder = ", ".join(folder.name for folder in folders)
         for folder in folders:
-            yield from self._scan_folder(folder.name, since, relevant)
+            yield from self._scan_folder(folder.name, since)
 
     def _examine(self, name: str) -> FolderState:
         """EXAMINE the folder (read-only) and say where it stands."""
@@ -674,14 +683,12 @@ class ImapSource:
         )
         return sorted(uids)
 
-    def _scan_folder(
-        self, name: str, since: datetime | None, relevant: Relevant | None
-    ) -> Iterator[SentMessage]:
+    def _scan_folder(self, name: str, since: datetime | None) -> Iterator[SentMessage]:
         state = self._with_reconnect("EXAMINE", lambda: self._examine(name))
         key = CacheKey(self.host, self.port, self.user, name)
         cached = self.cache.load(key, state.uidvalidity) if self.cache is not None else None
         try:
-            yield from self._reconcile(name, key, state, cached, since, relevant)
+            yield from self._reconcile(name, key, state, cached, since)
         finally:
             if cached is not None:
                 cached.close()
@@ -693,7 +700,6 @@ class ImapSource:
         state: FolderState,
         cached: CacheFile | None,
         since: datetime | None,
-        relevant: Relevant | None,
     ) -> Iterator[SentMessage]:
         """The cached messages the SEARCH still finds, then the others fetched; the cache rewritten if stale."""
         uidvalidity = state.uidvalidity
@@ -733,7 +739,7 @@ class ImapSource:
         try:
             if cached is not None:
                 try:
-                    yield from self._replay(cached, set(uids), since, writer, relevant, replayed)
+                    yield from self._replay(cached, set(uids), since, writer, replayed)
                 except CacheError as exc:
                     log.warning(
                         "the cache %s could not be read to the end (%s); fetching the rest again",
@@ -746,7 +752,7 @@ class ImapSource:
             for uid, header, internal in self._fetch(name, uidvalidity, fetch):
                 record = self._record(uid, header, internal)
                 # A record born skipped (too large to keep) was counted by _record already.
-                message, record = (None, record) if record.parsed else self._use(record, relevant)
+                message, record = (None, record) if record.skipped is not None else self._use(record)
                 if writer is not None:
                     writer.add(record, changed=True)
                 if message is not None:
@@ -764,7 +770,6 @@ class ImapSource:
         wanted: set[int],
         since: datetime | None,
         writer: _LazyWriter | None,
-        relevant: Relevant | None,
         replayed: set[int],
     ) -> Iterator[SentMessage]:
         """The cached messages the SEARCH still finds, noted in ``replayed``; others kept if outside the window."""
@@ -773,10 +778,10 @@ class ImapSource:
             if record.uid in wanted and record.uid not in replayed:
                 replayed.add(record.uid)
                 try:
-                    message, updated = self._use(record, relevant)
+                    message, updated = self._use(record)
                 except (ValueError, TypeError, OverflowError):
                     # What was learnt cannot be read back (a date the decoder refuses): learn it again.
-                    message, updated = self._use(replace(record, facts=b"", parsed=b""), relevant)
+                    message, updated = self._use(replace(record, facts=b"", parsed=b"", skipped=None))
                 if message is not None:
                     yield message
             elif horizon is None or record.internaldate is None or record.internaldate >= horizon:
@@ -805,9 +810,9 @@ class ImapSource:
             internal = None
         if header is not None and len(header) > MAX_HEADER:
             reason = f"its header block is over {MAX_HEADER // 2**20} MB ({len(header)} bytes)"
-            self._skip(str(uid), reason)
+            self._reader.skip(str(uid), reason)
             facts = HeaderFacts.from_headers(b"", fallback_date=internal).encode()
-            return CachedMessage(uid, b"", internal, facts, SKIPPED + reason.encode())
+            return CachedMessage(uid, b"", internal, facts, skipped=reason)
         return CachedMessage(uid, header or b"", internal)
 
     def _fetch(
@@ -839,41 +844,30 @@ class ImapSource:
             if self.progress is not None:
                 self.progress(done, len(uids))
 
-    def _use(
-        self, record: CachedMessage, relevant: Relevant | None
-    ) -> tuple[SentMessage | None, CachedMessage]:
+    def _use(self, record: CachedMessage) -> tuple[SentMessage | None, CachedMessage]:
         """The message if it can matter (parsed now, or taken from the cache), and the record to keep."""
-        no_header = not record.header
-        if not record.facts:
-            facts = HeaderFacts.from_headers(record.header, fallback_date=record.internaldate)
-            record = replace(record, facts=facts.encode())
-        else:
-            facts = HeaderFacts.decode(record.facts)
-        if relevant is not None and not no_header and not relevant(facts):
-            return None, record
         uid = str(record.uid)
-        if record.parsed.startswith(SKIPPED):
-            self._skip(uid, record.parsed[len(SKIPPED) :].decode("utf-8", "replace"), counted_before=True)
-            return None, record
-        if record.parsed:
-            message = decode_message(record.parsed, uid)
+        learnt: dict[str, Any] = {}
+        if record.facts:
+            facts = HeaderFacts.decode(record.facts)
         else:
-            try:
-                if no_header:
-                    raise MessageError("the server sent no headers for it")
-                message = SentMessage.from_headers(record.header, fallback_date=record.internaldate, uid=uid)
-            except MessageError as exc:
-                self._skip(uid, str(exc))
-                return None, replace(record, parsed=SKIPPED + str(exc).encode())
-            record = replace(record, parsed=encode_message(message))
-        if relevant is not None:
-            relevant.learn(message)
-        return message, record
-
-    def _skip(self, uid: str, reason: str, *, counted_before: bool = False) -> None:
-        self.messages_skipped += 1
-        again = " (as on the last scan)" if counted_before else ""
-        log.warning("skipped message UID %s in %s on %s: %s%s", uid, self.folder, self.host, reason, again)
+            facts = HeaderFacts.from_headers(record.header, fallback_date=record.internaldate)
+            learnt["facts"] = facts.encode()
+        parsed = record.parsed
+        reading = self._reader.read(
+            uid,
+            record.header,
+            record.internaldate,
+            facts=facts,
+            parsed=(lambda: decode_message(parsed, uid)) if parsed else None,
+            skipped=record.skipped,
+            unreadable=None if record.header else NO_HEADER,
+        )
+        if reading.message is not None and not parsed:
+            learnt["parsed"] = encode_message(reading.message)
+        if reading.skipped is not None and record.skipped is None:
+            learnt["skipped"] = reading.skipped
+        return reading.message, replace(record, **learnt) if learnt else record
 
     def _with_reconnect(
         self, what: str, action: Callable[[], T], *, after_reconnect: Callable[[], None] | None = None
