@@ -18,7 +18,7 @@ def test_all_is_the_public_surface() -> None:
     assert set(thankyou_scan.__all__) == EXPECTED
     assert thankyou_scan.__all__ == sorted(thankyou_scan.__all__)
     public = {name for name in dir(thankyou_scan) if not name.startswith("_")} - {
-        "calendar", "calendar_data", "calendar_events", "cli", "cli_values", "credentials", "errors", "matching", "message", "oauth2", "paths", "pipeline",
+        "calendar", "calendar_data", "calendar_events", "cli", "cli_values", "credentials", "errors", "matching", "message", "network", "oauth2", "paths", "pipeline",
         "report", "sources", "times", "yamlnodes",
     }  # fmt: skip
     assert public | {"__version__"} == EXPECTED

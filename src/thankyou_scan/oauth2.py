@@ -35,8 +35,8 @@ from typing import Any, Protocol
 
 from .credentials import scrub
 from .errors import OAuth2Error, UsageError
+from .network import is_loopback, resolve_loopback
 from .paths import NotPrivateError, config_dir, create_temporary, open_private_file, open_private_folder
-from .sources.imap import is_loopback, resolve_loopback
 
 __all__ = [
     "GMAIL_SCOPE",

@@ -12,12 +12,12 @@ writable by another user is discarded with a warning, and the scan fetches
 everything again. Nothing is unpickled: plain bytes.
 
 Besides the raw header block, each record keeps what was learnt from it: the cheap
-HeaderFacts, and the parsed SentMessage once mail-parser has read it (or the reason
-it could not), so a rescan parses nothing it parsed before.
+HeaderFacts, and the parsed SentMessage once mail-parser has read it, or the reason
+it could not, so a rescan parses nothing it parsed before.
 
-Layout: ``MAGIC``; the records, zlib-compressed, each ``>IqIII`` (UID, INTERNALDATE
-as Unix seconds or ``NO_DATE``, lengths of the header, the facts and the parsed
-message) then those bytes; the SHA-256 of everything else in the file; a JSON trailer
+Layout: ``MAGIC``; the records, zlib-compressed, each ``>IqIIII`` (UID, INTERNALDATE
+as Unix seconds or ``NO_DATE``, lengths of the header, the facts, the parsed
+message and the skip reason, that last one plus one, 0 when not skipped) then those bytes; the SHA-256 of everything else in the file; a JSON trailer
 (version, key, UIDVALIDITY, record count, the UIDs as runs, and the last SEARCH as a
 SearchRecord); the trailer's length as 4 big-endian bytes. The digest covers the
 trailer too: every byte a report depends on is checked before any is used.
@@ -41,7 +41,6 @@ from typing import BinaryIO
 from ..paths import create_temporary, open_private_file, open_private_folder
 
 __all__ = [
-    "SKIPPED",
     "CacheError",
     "CacheFile",
     "CacheKey",
@@ -56,9 +55,9 @@ log = logging.getLogger("thankyou_scan")
 
 UTC = timezone.utc
 MAGIC = b"thankyou-scan header cache\n"
-VERSION = 3
+VERSION = 4
 NO_DATE = -(2**63)
-_RECORD = struct.Struct(">IqIII")
+_RECORD = struct.Struct(">IqIIII")
 _LENGTH = struct.Struct(">I")
 _CHUNK = 1 << 16
 MAX_HEADER = 16 * 1024 * 1024
@@ -91,7 +90,8 @@ class CachedMessage:
     """One message's header fields and INTERNALDATE as the server sent them, and what was learnt.
 
     ``facts`` is HeaderFacts.encode(); ``parsed`` is encode_message() of the SentMessage,
-    ``SKIPPED`` + the reason when mail-parser could not use it, or b"" when never parsed.
+    or b"" when never parsed; ``skipped`` is why the message could not be parsed (or
+    kept), None when it was not skipped.
     """
 
     uid: int
@@ -99,9 +99,7 @@ class CachedMessage:
     internaldate: datetime | None
     facts: bytes = b""
     parsed: bytes = b""
-
-
-SKIPPED = b"\x00skipped:"
+    skipped: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -306,7 +304,8 @@ class CacheWriter:
 
     def add(self, message: CachedMessage) -> None:
         """Add a record; its header must be at most MAX_HEADER bytes and its date storable_date()."""
-        if len(message.header) > MAX_HEADER or max(len(message.facts), len(message.parsed)) > MAX_DERIVED:
+        derived = max(len(message.facts), len(message.parsed), len(_reason_bytes(message.skipped)))
+        if len(message.header) > MAX_HEADER or derived > MAX_DERIVED:
             raise ValueError(f"UID {message.uid}: a record over the cache's limits cannot be written")
         if message.internaldate is not None and not storable_date(message.internaldate):
             raise ValueError(f"UID {message.uid}: the date {message.internaldate} cannot be stored")
@@ -469,17 +468,27 @@ def _records(handle: BinaryIO, end: int) -> Iterator[CachedMessage]:
             raise CacheError("the compressed records end early")
         position = 0
         while len(buffer) - position >= _RECORD.size:
-            uid, seconds, header_length, facts_length, parsed_length = _RECORD.unpack_from(buffer, position)
-            if header_length > MAX_HEADER or max(facts_length, parsed_length) > MAX_DERIVED:
+            uid, seconds, header_length, facts_length, parsed_length, skipped_length = _RECORD.unpack_from(
+                buffer, position
+            )
+            reason_length = max(skipped_length - 1, 0)
+            if header_length > MAX_HEADER or max(facts_length, parsed_length, reason_length) > MAX_DERIVED:
                 raise CacheError("a record is impossibly large")
             start = position + _RECORD.size
             middle, later = start + header_length, start + header_length + facts_length
-            stop = later + parsed_length
+            parsed_end = later + parsed_length
+            stop = parsed_end + reason_length
             if len(buffer) < stop:
                 break
             internaldate = None if seconds == NO_DATE else datetime.fromtimestamp(seconds, UTC)
+            skipped = buffer[parsed_end:stop].decode("utf-8", "replace") if skipped_length else None
             yield CachedMessage(
-                uid, buffer[start:middle], internaldate, buffer[middle:later], buffer[later:stop]
+                uid,
+                buffer[start:middle],
+                internaldate,
+                buffer[middle:later],
+                buffer[later:parsed_end],
+                skipped,
             )
             position = stop
         buffer = buffer[position:]
@@ -496,8 +505,13 @@ def _pack(message: CachedMessage) -> bytes:
         len(message.header),
         len(message.facts),
         len(message.parsed),
+        0 if message.skipped is None else len(_reason_bytes(message.skipped)) + 1,
     )
-    return head + message.header + message.facts + message.parsed
+    return head + message.header + message.facts + message.parsed + _reason_bytes(message.skipped)
+
+
+def _reason_bytes(reason: str | None) -> bytes:
+    return b"" if reason is None else reason.encode("utf-8", "replace")
 
 
 def _seconds(moment: datetime | None) -> int:

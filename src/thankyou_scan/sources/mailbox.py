@@ -24,9 +24,10 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import BinaryIO
 
-from ..errors import MailboxError, MessageError
-from ..message import MAX_HEADER_BLOCK, HeaderFacts, SentMessage, from_addresses, normalize_address
+from ..errors import MailboxError
+from ..message import MAX_HEADER_BLOCK, SentMessage, from_addresses, normalize_address
 from .base import Relevant
+from .reading import Reader
 
 __all__ = ["MaildirSource", "MboxSource"]
 
@@ -69,8 +70,13 @@ class _FileSource:
         self.path = Path(path)
         self.me = None if me is None else frozenset(normalize_address(address) for address in me)
         self.messages_scanned = 0
-        self.messages_skipped = 0
         self.warnings: tuple[str, ...] = ()
+        self._reader = Reader(None, self._where)
+
+    @property
+    def messages_skipped(self) -> int:
+        """How many messages the last ``sent_messages`` call skipped (unreadable, or not parseable)."""
+        return self._reader.skipped
 
     @property
     def folder(self) -> str:
@@ -98,8 +104,9 @@ class _FileSource:
         a warning says why (in the log and in ``warnings``).
         """
         mine = self.me if self.me is not None else frozenset(normalize_address(address) for address in me)
-        self.messages_scanned = self.messages_skipped = 0
+        self.messages_scanned = 0
         self.warnings = ()
+        self._reader = reader = Reader(relevant, self._where)
         seen = labelled = 0
         senders: Counter[str] = Counter()
         for key, header_block, delivered in self._raw_messages():
@@ -107,7 +114,9 @@ class _FileSource:
             if isinstance(header_block, _TooLarge):
                 # Too large to read safely: it cannot be told sent or not, so it is counted.
                 self.messages_scanned += 1
-                self._skip(key, f"its header block is over {MAX_HEADER_BLOCK:,} bytes")
+                reader.read(
+                    key, b"", delivered, unreadable=f"its header block is over {MAX_HEADER_BLOCK:,} bytes"
+                )
                 continue
             labels = _gmail_labels(header_block)
             if labels is not None:
@@ -121,24 +130,14 @@ class _FileSource:
                         senders.update(found[:1] or ["(no From address)"])
                     continue
             self.messages_scanned += 1
-            if relevant is not None and not relevant(
-                HeaderFacts.from_headers(header_block, fallback_date=delivered)
-            ):
-                continue
-            try:
-                message = SentMessage.from_headers(header_block, fallback_date=delivered, uid=key)
-            except MessageError as exc:
-                self._skip(key, str(exc))
-                continue
-            if relevant is not None:
-                relevant.learn(message)
-            yield message
+            message = reader.read(key, header_block, delivered).message
+            if message is not None:
+                yield message
         if seen and not self.messages_scanned:
             self._warn_nothing_sent(seen, labelled, mine, senders)
 
-    def _skip(self, key: str, reason: str) -> None:
-        self.messages_skipped += 1
-        log.warning("skipped message %s in %s: %s", key, self.path, reason)
+    def _where(self, key: str) -> str:
+        return f"message {key} in {self.path}"
 
     def _warn_nothing_sent(
         self, seen: int, labelled: int, mine: frozenset[str], senders: Counter[str]
@@ -233,7 +232,7 @@ class MaildirSource(_FileSource):
                     except (FileNotFoundError, IsADirectoryError):
                         continue  # moved or deleted by a mail client while we read
                     if handle is None:
-                        self._skip(key, "it is not a regular file")
+                        self._reader.skip(key, "it is not a regular file")
                         continue
                     with handle:
                         # A Maildir file's mtime is its delivery time (as in the stdlib's

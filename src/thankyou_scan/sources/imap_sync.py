@@ -1,0 +1,351 @@
+"""The incremental scan of one IMAP folder: EXAMINE, SEARCH, the cache reconciled, header FETCH.
+
+EXAMINE (never SELECT), ``UID SEARCH OR SINCE d SENTSINCE d`` (skipped when the
+folder is unchanged since the cached SEARCH), then the cached messages the SEARCH
+still finds are replayed and the others fetched, ``BODY.PEEK[HEADER.FIELDS (...)]``
+and INTERNALDATE in batches, resuming after a dropped connection. Every header block
+goes through the sources' one :class:`~thankyou_scan.sources.reading.Reader`; what it
+learns is kept in the cache, which is rewritten only when something changed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from imapclient import IMAPClient
+
+from ..errors import ConnectError, FolderNotFoundError, ServerError
+from ..message import HeaderFacts, SentMessage, decode_message, encode_message
+from .cache import (
+    MAX_HEADER,
+    CachedMessage,
+    CacheError,
+    CacheFile,
+    CacheKey,
+    CacheWriter,
+    HeaderCache,
+    SearchRecord,
+    storable_date,
+)
+from .imap_connection import ImapConnection
+from .reading import Reader
+
+__all__ = ["FolderState", "FolderSync"]
+
+log = logging.getLogger("thankyou_scan")
+
+UTC = timezone.utc
+HEADER_FIELDS = "DATE FROM TO CC BCC SUBJECT MESSAGE-ID IN-REPLY-TO REFERENCES"
+FETCH_ITEMS = [f"BODY.PEEK[HEADER.FIELDS ({HEADER_FIELDS})]".encode(), b"INTERNALDATE"]
+UID_LIMIT = 2**32  # UIDs, UIDVALIDITY and UIDNEXT are nz-number: 1 .. 2**32 - 1 (RFC 3501)
+NO_HEADER = "the server sent no headers for it"
+
+
+@dataclass(frozen=True, slots=True)
+class FolderState:
+    """What EXAMINE says of a folder (UIDNEXT and EXISTS when the server sent them)."""
+
+    uidvalidity: int
+    uidnext: int | None
+    exists: int | None
+
+
+def _number(value: object, what: str) -> int:
+    """A number the server sent (imapclient has parsed it), checked: 0 .. 2**32 - 1."""
+    if isinstance(value, int) and 0 <= value < UID_LIMIT:
+        return value
+    raise ValueError(f"{what} {str(value)[:40]!r} is not a number from 0 to {UID_LIMIT - 1}")
+
+
+def _nz_number(value: object, what: str) -> int:
+    """A UID, UIDVALIDITY or UIDNEXT the server sent, checked: 1 .. 2**32 - 1."""
+    if isinstance(value, int) and 0 < value < UID_LIMIT:
+        return value
+    raise ValueError(f"{what} {str(value)[:40]!r} is not a number from 1 to {UID_LIMIT - 1}")
+
+
+class FolderSync(ImapConnection):
+    """The folder scan of ImapSource, on the connection it inherits; ImapSource sets the attributes below."""
+
+    cache: HeaderCache | None
+    batch_size: int
+    progress: Callable[[int, int], None] | None
+    folder: str | None
+    messages_scanned: int
+    messages_fetched: int
+    _reader: Reader
+
+    def _examine(self, name: str) -> FolderState:
+        """EXAMINE the folder (read-only) and say where it stands."""
+
+        def examine(client: IMAPClient) -> FolderState:
+            selected: dict[bytes, Any] = client.select_folder(name, readonly=True)
+            uidvalidity = selected.get(b"UIDVALIDITY")
+            return FolderState(
+                0 if uidvalidity is None else _nz_number(uidvalidity, "UIDVALIDITY"),
+                None if selected.get(b"UIDNEXT") is None else _nz_number(selected[b"UIDNEXT"], "UIDNEXT"),
+                None if selected.get(b"EXISTS") is None else _number(selected[b"EXISTS"], "EXISTS"),
+            )
+
+        try:
+            return self._call(f"EXAMINE {name!r}", examine)
+        except ServerError as exc:
+            raise FolderNotFoundError(
+                f"cannot open the folder {name!r} on {self.host}: {exc}", host=self.host
+            ) from exc
+
+    def _reexamine(self, name: str, uidvalidity: int) -> None:
+        """After a reconnect: select the folder again, and make sure its UIDs still mean the same."""
+        if self._examine(name).uidvalidity != uidvalidity:
+            raise ConnectError(
+                f"the folder {name!r} on {self.host} was rebuilt during the scan (UIDVALIDITY changed) "
+                "— run the scan again",
+                host=self.host,
+            )
+
+    def _search(self, name: str, uidvalidity: int, since: datetime | None) -> list[int]:
+        # SINCE compares INTERNALDATE (when the server got the message), SENTSINCE the Date
+        # header: a message imported later, or with an INTERNALDATE of 1970, is found by either.
+        day = since.astimezone(UTC).date() if since is not None else None
+        criteria: list[Any] = ["OR", "SINCE", day, "SENTSINCE", day] if day is not None else ["ALL"]
+        uids = self._with_reconnect(
+            "SEARCH",
+            lambda: self._call(
+                "SEARCH", lambda client: [_nz_number(uid, "UID") for uid in client.search(criteria)]
+            ),
+            after_reconnect=lambda: self._reexamine(name, uidvalidity),
+        )
+        return sorted(uids)
+
+    def _scan_folder(self, name: str, since: datetime | None) -> Iterator[SentMessage]:
+        state = self._with_reconnect("EXAMINE", lambda: self._examine(name))
+        key = CacheKey(self.host, self.port, self.user, name)
+        cached = self.cache.load(key, state.uidvalidity) if self.cache is not None else None
+        try:
+            yield from self._reconcile(name, key, state, cached, since)
+        finally:
+            if cached is not None:
+                cached.close()
+
+    def _reconcile(
+        self,
+        name: str,
+        key: CacheKey,
+        state: FolderState,
+        cached: CacheFile | None,
+        since: datetime | None,
+    ) -> Iterator[SentMessage]:
+        """The cached messages the SEARCH still finds, then the others fetched; the cache rewritten if stale."""
+        uidvalidity = state.uidvalidity
+        window = since.astimezone(UTC).date().isoformat() if since is not None else "all"
+        search = SearchRecord(window, state.uidnext, state.exists)
+        if cached is not None and cached.search is not None and search.unchanged_since(cached.search):
+            # Nothing added (same UIDNEXT) and nothing expunged (same EXISTS) since the last
+            # scan, which searched the same window: its answer stands, no SEARCH needed.
+            uids = sorted(cached.search.found)
+            search = cached.search
+        else:
+            uids = self._search(name, uidvalidity, since)
+            search = replace(search, found=frozenset(uids))
+        self.messages_scanned += len(uids)
+        known = cached.uids if cached is not None else frozenset()
+        missing = [uid for uid in uids if uid not in known]
+        log.info(
+            "%s: %d messages since %s in %r, %d of them to fetch",
+            self.host,
+            len(uids),
+            since.date() if since else "ever",
+            name,
+            len(missing),
+        )
+        writer = (
+            _LazyWriter(
+                self.cache,
+                key,
+                uidvalidity,
+                search,
+                dirty=bool(missing) or cached is None or cached.search != search,
+            )
+            if self.cache is not None
+            else None
+        )
+        replayed: set[int] = set()
+        try:
+            if cached is not None:
+                try:
+                    yield from self._replay(cached, set(uids), since, writer, replayed)
+                except CacheError as exc:
+                    log.warning(
+                        "the cache %s could not be read to the end (%s); fetching the rest again",
+                        cached.path,
+                        exc,
+                    )
+                    if writer is not None:
+                        writer.changed()
+            fetch = [uid for uid in uids if uid not in replayed]
+            for uid, header, internal in self._fetch(name, uidvalidity, fetch):
+                record = self._record(uid, header, internal)
+                # A record born skipped (too large to keep) was counted by _record already.
+                message, record = (None, record) if record.skipped is not None else self._use(record)
+                if writer is not None:
+                    writer.add(record, changed=True)
+                if message is not None:
+                    yield message
+        except BaseException:
+            if writer is not None:
+                writer.abort()
+            raise
+        if writer is not None:
+            writer.commit()
+
+    def _replay(
+        self,
+        cached: CacheFile,
+        wanted: set[int],
+        since: datetime | None,
+        writer: _LazyWriter | None,
+        replayed: set[int],
+    ) -> Iterator[SentMessage]:
+        """The cached messages the SEARCH still finds, noted in ``replayed``; others kept if outside the window."""
+        horizon = since - timedelta(days=2) if since is not None else None
+        for record in cached.messages():
+            if record.uid in wanted and record.uid not in replayed:
+                replayed.add(record.uid)
+                try:
+                    message, updated = self._use(record)
+                except (ValueError, TypeError, OverflowError):
+                    # What was learnt cannot be read back (a date the decoder refuses): learn it again.
+                    message, updated = self._use(replace(record, facts=b"", parsed=b"", skipped=None))
+                if message is not None:
+                    yield message
+            elif horizon is None or record.internaldate is None or record.internaldate >= horizon:
+                if writer is not None:
+                    writer.changed()  # in the window but gone from the server: expunged
+                continue
+            else:
+                updated = record
+            if writer is not None:
+                writer.add(updated, changed=updated is not record)
+
+    def _record(self, uid: int, header: bytes | None, internal: datetime | None) -> CachedMessage:
+        """A fetched message as a record the cache can write and read back.
+
+        An INTERNALDATE out of range is dropped (the Date header decides); a header block
+        over MAX_HEADER is not kept: the message is skipped and counted, now and on every rescan.
+        """
+        if internal is not None and not storable_date(internal):
+            log.warning(
+                "ignoring the INTERNALDATE of message UID %d in %s on %s: %s is out of range",
+                uid,
+                self.folder,
+                self.host,
+                internal,
+            )
+            internal = None
+        if header is not None and len(header) > MAX_HEADER:
+            reason = f"its header block is over {MAX_HEADER // 2**20} MB ({len(header)} bytes)"
+            self._reader.skip(str(uid), reason)
+            facts = HeaderFacts.from_headers(b"", fallback_date=internal).encode()
+            return CachedMessage(uid, b"", internal, facts, skipped=reason)
+        return CachedMessage(uid, header or b"", internal)
+
+    def _fetch(
+        self, name: str, uidvalidity: int, uids: list[int]
+    ) -> Iterator[tuple[int, bytes | None, datetime | None]]:
+        """(UID, header block, INTERNALDATE) for each UID, fetched in batches, resuming after a drop."""
+        done = 0
+        for start in range(0, len(uids), self.batch_size):
+            batch = uids[start : start + self.batch_size]
+
+            def fetch_batch(batch: list[int] = batch) -> dict[int, dict[bytes, Any]]:
+                return self._call("FETCH", lambda client: client.fetch(batch, FETCH_ITEMS))
+
+            response = self._with_reconnect(
+                "FETCH", fetch_batch, after_reconnect=lambda: self._reexamine(name, uidvalidity)
+            )
+            for uid in batch:
+                data = response.get(uid)
+                if data is None:
+                    continue  # expunged by another client since the SEARCH
+                header = next((v for k, v in data.items() if k.upper().startswith(b"BODY[HEADER")), None)
+                internal = data.get(b"INTERNALDATE")
+                aware = (
+                    internal if isinstance(internal, datetime) and internal.utcoffset() is not None else None
+                )
+                yield uid, header if isinstance(header, bytes) else None, aware
+            self.messages_fetched += len(batch)
+            done += len(batch)
+            if self.progress is not None:
+                self.progress(done, len(uids))
+
+    def _use(self, record: CachedMessage) -> tuple[SentMessage | None, CachedMessage]:
+        """The message if it can matter (parsed now, or taken from the cache), and the record to keep."""
+        uid = str(record.uid)
+        learnt: dict[str, Any] = {}
+        if record.facts:
+            facts = HeaderFacts.decode(record.facts)
+        else:
+            facts = HeaderFacts.from_headers(record.header, fallback_date=record.internaldate)
+            learnt["facts"] = facts.encode()
+        parsed = record.parsed
+        reading = self._reader.read(
+            uid,
+            record.header,
+            record.internaldate,
+            facts=facts,
+            parsed=(lambda: decode_message(parsed, uid)) if parsed else None,
+            skipped=record.skipped,
+            unreadable=None if record.header else NO_HEADER,
+        )
+        if reading.message is not None and not parsed:
+            learnt["parsed"] = encode_message(reading.message)
+        if reading.skipped is not None and record.skipped is None:
+            learnt["skipped"] = reading.skipped
+        return reading.message, replace(record, **learnt) if learnt else record
+
+
+class _LazyWriter:
+    """Rewrites the cache only when the scan learnt something (new, parsed or expunged messages).
+
+    Records wait in memory until the first change; a rescan that changes nothing writes nothing.
+    """
+
+    def __init__(
+        self, cache: HeaderCache, key: CacheKey, uidvalidity: int, search: SearchRecord, *, dirty: bool
+    ) -> None:
+        self.cache, self.key, self.uidvalidity, self.search = cache, key, uidvalidity, search
+        self._pending: list[CachedMessage] = []
+        self._writer: CacheWriter | None = None
+        self._dirty = False
+        if dirty:
+            self.changed()
+
+    def changed(self) -> None:
+        if self._dirty:
+            return
+        self._dirty = True
+        self._writer = self.cache.writer(self.key, self.uidvalidity, self.search)
+        if self._writer is not None:
+            for record in self._pending:
+                self._writer.add(record)
+        self._pending = []
+
+    def add(self, record: CachedMessage, *, changed: bool = False) -> None:
+        if changed:
+            self.changed()
+        if self._writer is not None:
+            self._writer.add(record)
+        elif not self._dirty:
+            self._pending.append(record)
+
+    def commit(self) -> None:
+        if self._writer is not None:
+            self._writer.commit()
+
+    def abort(self) -> None:
+        if self._writer is not None:
+            self._writer.abort()
