@@ -48,9 +48,9 @@ def scan(calendar: Calendar, source: Source, *, now: datetime | None = None) -> 
         relevant = Relevance(calendar, now)
         since = earliest - SEARCH_SLACK
         if isinstance(source, _FileSource):
-            messages = source.sent_messages(since, now, relevant=relevant, me=calendar.me)
+            messages = source.sent_messages(since, relevant=relevant, me=calendar.me)
         else:
-            messages = source.sent_messages(since, now, relevant=relevant)
+            messages = source.sent_messages(since, relevant=relevant)
         followups, _ = match_followups(calendar, messages, now)
     scanned = source.messages_scanned
     told: tuple[str, ...] = tuple(getattr(source, "warnings", ()))  # the source has logged these

@@ -27,9 +27,9 @@ __all__ = ["Relevant", "Source", "StaticSource"]
 class Source(Protocol):
     """Anything that yields sent messages.
 
-    ``since`` and ``until`` are hints: a source may narrow its reading to messages
-    dated in that window (with slack), and may also yield messages outside it;
-    matching applies the exact rules. ``relevant``, when given, lets a source skip
+    ``since`` is a hint: a source may narrow its reading to messages dated from
+    then (with slack), and may also yield older ones; matching applies the exact
+    rules, messages after ``now`` included (the pre-check ``relevant`` turns those away). ``relevant``, when given, lets a source skip
     parsing messages whose raw headers (:class:`HeaderFacts`) show they cannot matter. ``messages_scanned``
     counts the sent messages read, ``messages_skipped`` those that mattered but could
     not be parsed.
@@ -58,7 +58,6 @@ class Source(Protocol):
     def sent_messages(
         self,
         since: datetime | None = None,
-        until: datetime | None = None,
         *,
         relevant: Relevant | None = None,
     ) -> Iterator[SentMessage]:
@@ -85,7 +84,6 @@ class StaticSource:
     def sent_messages(
         self,
         since: datetime | None = None,
-        until: datetime | None = None,
         *,
         relevant: Relevant | None = None,
     ) -> Iterator[SentMessage]:

@@ -193,7 +193,6 @@ class ImapSource(FolderSync):
     def sent_messages(
         self,
         since: datetime | None = None,
-        until: datetime | None = None,
         *,
         relevant: Relevant | None = None,
     ) -> Iterator[SentMessage]:

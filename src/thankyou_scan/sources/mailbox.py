@@ -92,7 +92,6 @@ class _FileSource:
     def sent_messages(
         self,
         since: datetime | None = None,
-        until: datetime | None = None,
         *,
         relevant: Relevant | None = None,
         me: Iterable[str] = (),
