@@ -312,7 +312,7 @@ class RawEndpoint:
     ],
 )
 def test_a_hostile_token_endpoint_is_an_oauth2_error(status: int, body: bytes, message: str) -> None:
-    from thankyou_scan.oauth2 import _post
+    from thankyou_scan.token_endpoint import post_form as _post
 
     endpoint = RawEndpoint(status, body)
     try:
@@ -325,7 +325,7 @@ def test_a_hostile_token_endpoint_is_an_oauth2_error(status: int, body: bytes, m
 def test_a_token_endpoint_dripping_its_answer_is_cut_off_at_the_timeout() -> None:
     import time
 
-    from thankyou_scan.oauth2 import _post
+    from thankyou_scan.token_endpoint import post_form as _post
 
     endpoint = RawEndpoint(200, b'{"access_token": "a", "expires_in": 3600}' + b" " * 100, drip=True)
     started = time.monotonic()

@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from ..paths import create_temporary, open_private_file, open_private_folder
+from .search_record import SearchRecord, expand_runs, uid_runs
 
 __all__ = [
     "CacheError",
@@ -100,63 +101,6 @@ class CachedMessage:
     facts: bytes = b""
     parsed: bytes = b""
     skipped: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class SearchRecord:
-    """The last scan's SEARCH: its window, the folder's UIDNEXT and EXISTS then, and the UIDs found.
-
-    When a folder still has the same UIDNEXT (nothing added) and EXISTS (nothing
-    expunged), and the window is the same, the same SEARCH would find the same UIDs.
-    """
-
-    window: str
-    uidnext: int | None
-    exists: int | None
-    found: frozenset[int] = frozenset()
-
-    def unchanged_since(self, earlier: SearchRecord) -> bool:
-        return (
-            self.uidnext is not None
-            and self.exists is not None
-            and (self.window, self.uidnext, self.exists) == (earlier.window, earlier.uidnext, earlier.exists)
-        )
-
-    def as_json(self) -> dict[str, object]:
-        return {
-            "window": self.window,
-            "uidnext": self.uidnext,
-            "exists": self.exists,
-            "found": _ranges(list(self.found)),
-        }
-
-    @classmethod
-    def from_json(cls, data: object) -> SearchRecord | None:
-        """The record in a trailer; None when absent or not understood (the scan then searches)."""
-        if not isinstance(data, dict):
-            return None
-        window, uidnext, exists, found = (data.get(k) for k in ("window", "uidnext", "exists", "found"))
-        if not (
-            isinstance(window, str)
-            and isinstance(uidnext, int)
-            and isinstance(exists, int)
-            and isinstance(found, list)
-            and all(
-                isinstance(run, list)
-                and len(run) == 2
-                and all(isinstance(n, int) for n in run)
-                and 0 < run[0] <= run[1] < 2**32
-                for run in found
-            )
-            and 0 <= exists <= MAX_FOUND
-            and sum(last - first + 1 for first, last in found) <= exists
-        ):
-            return None
-        return cls(window, uidnext, exists, _expand(found))
-
-
-MAX_FOUND = 2_000_000
-"""A SEARCH record naming more UIDs than this is not used (the scan searches): a Sent folder is far smaller."""
 
 
 class CacheError(Exception):
@@ -329,7 +273,7 @@ class CacheWriter:
                     "key": self.key.as_list(),
                     "uidvalidity": self.uidvalidity,
                     "count": len(self._uids),
-                    "uids": _ranges(self._uids),
+                    "uids": uid_runs(self._uids),
                     "search": self.search.as_json() if self.search is not None else None,
                 }
             ).encode()
@@ -432,26 +376,10 @@ def _uids(meta: dict[str, object], compressed: int) -> frozenset[int]:
     # zlib expands at most about 1,032 times: no more records can hide in the compressed bytes.
     if sum(last - first + 1 for first, last in ranges) != count or count * _RECORD.size > compressed * 1100:
         raise CacheError("it is damaged (the record count differs)")
-    uids = _expand(ranges)
+    uids = expand_runs(ranges)
     if len(uids) != count:
         raise CacheError("it is damaged (the record count differs)")
     return uids
-
-
-def _ranges(uids: list[int]) -> list[list[int]]:
-    """Sorted UIDs as [first, last] runs: a Sent folder's UIDs are mostly consecutive."""
-    runs: list[list[int]] = []
-    for uid in sorted(uids):
-        if runs and uid == runs[-1][1] + 1:
-            runs[-1][1] = uid
-        else:
-            runs.append([uid, uid])
-    return runs
-
-
-def _expand(runs: list[list[int]]) -> frozenset[int]:
-    """The UIDs of [first, last] runs (the inverse of _ranges)."""
-    return frozenset(uid for first, last in runs for uid in range(int(first), int(last) + 1))
 
 
 def _records(handle: BinaryIO, end: int) -> Iterator[CachedMessage]:
