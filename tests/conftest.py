@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -109,3 +110,17 @@ def run_cli(capsys: pytest.CaptureFixture[str]) -> RunCli:
 def imap_source() -> ImapFactory:
     """``imap_source(port, account, **options)``: an ImapSource for a test server, plain IMAP on 127.0.0.1."""
     return plain_imap
+
+
+@pytest.fixture
+def alarm() -> Iterator[None]:
+    """Fail a test that blocks for 20 s instead of hanging the suite."""
+
+    def timeout(signum: int, frame: object) -> None:
+        raise TimeoutError("blocked for 20 s")
+
+    previous = signal.signal(signal.SIGALRM, timeout)
+    signal.alarm(20)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)

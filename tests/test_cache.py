@@ -8,12 +8,11 @@ import json
 import logging
 import os
 import resource
-import signal
 import socket
 import stat
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -576,20 +575,6 @@ def test_a_symlink_at_the_cache_path_is_not_followed(
     with caplog.at_level(logging.WARNING, logger="thankyou_scan"):
         assert cache.load(KEY, 42) is None
     assert "symbolic link" in caplog.text
-
-
-@pytest.fixture
-def alarm() -> Iterator[None]:
-    """Fail a test that blocks for 20 s instead of hanging the suite."""
-
-    def timeout(signum: int, frame: object) -> None:
-        raise TimeoutError("blocked for 20 s")
-
-    previous = signal.signal(signal.SIGALRM, timeout)
-    signal.alarm(20)
-    yield
-    signal.alarm(0)
-    signal.signal(signal.SIGALRM, previous)
 
 
 @pytest.mark.imap

@@ -359,13 +359,17 @@ def test_invalid_server_data_is_exit_3_never_an_internal_error(
 
 
 def test_a_password_echoed_by_the_server_stays_out_of_the_debug_log(
-    caplog: pytest.LogCaptureFixture,
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import logging
 
     from thankyou_scan import AuthenticationError, ImapSource
 
     password = 'Quux\\Zebra"Xylophone-Password'
+    for name in ("imapclient", "imapclient.imapclient", "imapclient.imaplib"):
+        # whatever earlier tests left: the records must reach caplog's root handler
+        monkeypatch.setattr(logging.getLogger(name), "propagate", True)
+        monkeypatch.setattr(logging.getLogger(name), "disabled", False)
     with HostileImap({"LOGIN": echo_login}) as server, caplog.at_level(logging.DEBUG):
         logging.getLogger("imapclient").setLevel(logging.DEBUG)
         source = ImapSource(

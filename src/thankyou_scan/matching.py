@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from .calendar import Calendar, Event, Person
+from .calendar_data import Calendar, Event, Person
 from .errors import UsageError
 from .message import HeaderFacts, SentMessage, normalize_address
 from .report import FollowUp, Report, SourceSummary, Status

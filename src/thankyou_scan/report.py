@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 from enum import Enum
 from typing import Any
 
-from .calendar import Event, Person
+from .calendar_data import Event, Person
 from .message import SentMessage
 
 __all__ = ["SUMMARY_ORDER", "FollowUp", "Report", "SourceSummary", "Status", "hours", "iso"]

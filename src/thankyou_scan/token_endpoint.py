@@ -25,9 +25,7 @@ from .network import is_loopback, resolve_loopback
 
 __all__ = ["CONSENT_HINT", "MAX_ANSWER", "check_endpoint", "post_form"]
 
-CONSENT_HINT = (
-    "run the consent step again: python examples/gmail_oauth2.py --client-secret FILE --user ADDRESS"
-)
+CONSENT_HINT = "run the consent step again (examples/gmail_oauth2.py, as docs/gmail.md shows)"
 
 
 def check_endpoint(url: str) -> None:

@@ -1,0 +1,44 @@
+"""docs/architecture.md's import rules, checked: data flows one way, and so do imports."""
+
+from __future__ import annotations
+
+import pytest
+
+from test_render import SRC, imports
+
+
+def test_matching_imports_only_the_data_it_matches() -> None:
+    assert imports(SRC / "matching.py") <= {"calendar_data", "errors", "message", "report"}
+
+
+def test_errors_import_nothing_of_ours() -> None:
+    assert imports(SRC / "errors.py") == set()
+
+
+@pytest.mark.parametrize("module", sorted(path.name for path in (SRC / "sources").glob("*.py")))
+def test_sources_never_import_matching_rendering_or_the_cli(module: str) -> None:
+    found = imports(SRC / "sources" / module)
+    assert not {name for name in found if name.split(".")[0] in {"matching", "render", "pipeline", "cli"}}, (
+        found
+    )
+    assert not any(name.startswith(("cli_", "calendar")) for name in found), found
+
+
+@pytest.mark.parametrize("module", ["oauth2.py", "token_endpoint.py", "network.py"])
+def test_oauth2_imports_no_imap_code(module: str) -> None:
+    assert not any(name.startswith("sources") for name in imports(SRC / module)), imports(SRC / module)
+
+
+def test_the_library_outside_the_cli_names_no_command_line_flags() -> None:
+    # Messages speak of parameters (ThankyouScanError.options); cli*.py adds the flags.
+    import re
+
+    flag = re.compile(r"""["'][^"'\n]*\s--[a-z][a-z-]+[^"'\n]*["']""")
+    offenders = []
+    for path in SRC.rglob("*.py"):
+        if path.name.startswith("cli") or path.name == "__main__.py":
+            continue
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            if flag.search(line) and not line.lstrip().startswith("#"):
+                offenders.append(f"{path.relative_to(SRC)}:{number}: {line.strip()}")
+    assert offenders == []
