@@ -42,3 +42,18 @@ def test_the_library_outside_the_cli_names_no_command_line_flags() -> None:
             if flag.search(line) and not line.lstrip().startswith("#"):
                 offenders.append(f"{path.relative_to(SRC)}:{number}: {line.strip()}")
     assert offenders == []
+
+
+def test_every_exception_class_lives_in_errors_py() -> None:
+    import ast
+
+    elsewhere = []
+    for path in SRC.rglob("*.py"):
+        if path.name == "errors.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ClassDef) and any(
+                isinstance(base, ast.Name) and base.id.endswith(("Error", "Exception")) for base in node.bases
+            ):
+                elsewhere.append(f"{path.relative_to(SRC)}: {node.name}")
+    assert elsewhere == []

@@ -20,6 +20,10 @@ an exit code (``exit_code``)::
             ├── ServerError            the server answered NO or BAD
             └── InvalidResponseError   the server sent what IMAP does not allow, or far too much
 
+Internal signals, caught inside the library and never raised to a caller, are at the
+end of this module: NotPrivateError, CacheError, and the private _TooManyProblems,
+_Overrun and _ConnectionLost.
+
 Other libraries' errors (yaml, email-validator, mailbox, urllib, ``OSError``) are
 translated where they enter and chained with ``raise ... from``.
 """
@@ -143,3 +147,30 @@ class ServerError(ImapError):
 class InvalidResponseError(ImapError):
     """The server sent something IMAP does not allow (a UID of 2**32, ``UIDVALIDITY abc``),
     or more than any answer needs (a literal of 100 GB, endless lines): broken or hostile."""
+
+
+# -- internal signals: caught inside the library, never raised to a caller -----------------
+
+
+class NotPrivateError(OSError):
+    """A file or folder of ours that another user could have written: it is not used."""
+
+
+class CacheError(Exception):
+    """The cache file cannot be used (the caller discards it)."""
+
+
+class _TooManyProblems(Exception):
+    """Raised by a calendar reader at MAX_PROBLEMS: the rest of the file is not worth reading."""
+
+
+class _Overrun(Exception):
+    """The server sent more than a step may read (becomes InvalidResponseError)."""
+
+
+class _ConnectionLost(ConnectError):
+    """The connection broke after it was made; ``_with_reconnect`` retries it."""
+
+    def __init__(self, message: str, *, host: str, reason: str) -> None:
+        self.reason = reason
+        super().__init__(message, host=host)

@@ -15,6 +15,8 @@ import stat
 import sys
 from pathlib import Path
 
+from .errors import NotPrivateError
+
 __all__ = [
     "NotPrivateError",
     "cache_dir",
@@ -46,10 +48,6 @@ def config_dir() -> Path:
 def cache_dir() -> Path:
     """``$XDG_CACHE_HOME/thankyou-scan`` (~/.cache), ~/Library/Caches, or %LOCALAPPDATA%."""
     return _base("LOCALAPPDATA", "Caches", "XDG_CACHE_HOME", ".cache") / APP
-
-
-class NotPrivateError(OSError):
-    """A file or folder of ours that another user could have written: it is not used."""
 
 
 def open_private_folder(path: Path, *, create: bool) -> int:

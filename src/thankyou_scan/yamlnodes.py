@@ -14,7 +14,7 @@ from typing import Generic, TypeVar
 
 import yaml
 
-from .errors import CalendarError, CalendarProblem
+from .errors import CalendarError, CalendarProblem, _TooManyProblems
 
 __all__ = [
     "MAX_DOCUMENT_NODES",
@@ -99,10 +99,6 @@ def _check_node_count(text: str, path: str) -> None:
                 )
                 line = event.start_mark.line + 1 if event.start_mark else None
                 raise CalendarError([CalendarProblem(path, line, None, message)])
-
-
-class _TooManyProblems(Exception):
-    """Raised by a reader at MAX_PROBLEMS: the rest of the file is not worth reading."""
 
 
 class NodeReader(ABC, Generic[T]):

@@ -38,6 +38,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import BinaryIO
 
+from ..errors import CacheError
 from ..paths import create_temporary, open_private_file, open_private_folder
 from .search_record import SearchRecord, expand_runs, uid_runs
 
@@ -101,10 +102,6 @@ class CachedMessage:
     facts: bytes = b""
     parsed: bytes = b""
     skipped: str | None = None
-
-
-class CacheError(Exception):
-    """The cache file cannot be used (the caller discards it)."""
 
 
 _DISCARD = (CacheError, OSError, zlib.error, ValueError, OverflowError, RecursionError, struct.error)

@@ -31,10 +31,11 @@ from ..errors import (
     ThankyouScanError,
     TlsError,
     UsageError,
+    _ConnectionLost,
 )
 from ..network import AddressInfo, resolve_loopback
 from ..paths import read_regular_file
-from .imap_errors import COMMAND, CONNECTING, LOGGING_IN, _ConnectionLost, _raise_translated
+from .imap_errors import COMMAND, CONNECTING, LOGGING_IN, _raise_translated
 from .imap_wire import _Budget, _Client
 
 __all__ = ["ImapConnection"]

@@ -21,21 +21,15 @@ from ..errors import (
     InvalidResponseError,
     ServerError,
     TlsError,
+    _ConnectionLost,
+    _Overrun,
 )
-from .imap_wire import _Budget, _Overrun
+from .imap_wire import _Budget
 
 if TYPE_CHECKING:
     from .imap_connection import ImapConnection
 
 __all__ = ["AFTER_CONNECT", "ANY_PHASE", "COMMAND", "CONNECTING", "FOREIGN_ERRORS", "LOGGING_IN"]
-
-
-class _ConnectionLost(ConnectError):
-    """The connection broke after it was made; ``_with_reconnect`` retries it."""
-
-    def __init__(self, message: str, *, host: str, reason: str) -> None:
-        self.reason = reason
-        super().__init__(message, host=host)
 
 
 CONNECTING, LOGGING_IN, COMMAND = "connecting", "login", "command"

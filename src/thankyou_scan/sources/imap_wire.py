@@ -17,6 +17,7 @@ from typing import Any, cast
 
 from imapclient import IMAPClient
 
+from ..errors import _Overrun
 from ..network import AddressInfo
 
 __all__ = ["LINE_COST", "MAX_ANSWER_BYTES", "MAX_LINE", "_Budget", "_Client", "_Overrun"]
@@ -25,10 +26,6 @@ MAX_ANSWER_BYTES = 128 * 2**20
 """The most one step may read (a line costs LINE_COST more): bounds the memory a server can fill."""
 LINE_COST = 100
 MAX_LINE = 16 * 2**20
-
-
-class _Overrun(Exception):
-    """The server sent more than a step may read."""
 
 
 class _Budget:
