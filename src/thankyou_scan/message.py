@@ -13,6 +13,7 @@ from __future__ import annotations
 import email.parser
 import email.policy
 import email.utils
+import functools
 import inspect
 import json
 import re
@@ -67,7 +68,10 @@ def normalize_address(address: str) -> str:
 def read_headers(raw: bytes) -> Message:
     """The header fields of a raw header block (a whole message works too), as the email package reads them.
 
-    Bytes that are not UTF-8 become U+FFFD; lines end at CR, LF or CRLF.
+    Bytes that are not UTF-8 become U+FFFD; lines end at CR, LF or CRLF. The last few
+    blocks read are remembered: a source asks for the same block up to three times in a
+    row (whose is it, can it matter, the full parse), and it is parsed once. The result
+    is shared, so callers only read it.
 
     Raises:
         MessageError: the block is longer than :data:`MAX_HEADER_BLOCK`.
@@ -78,6 +82,11 @@ def read_headers(raw: bytes) -> Message:
         raise MessageError(
             f"its header block is {len(block):,} bytes, over the {MAX_HEADER_BLOCK:,}-byte limit"
         )
+    return _parsed(block)
+
+
+@functools.lru_cache(maxsize=4)
+def _parsed(block: bytes) -> Message:
     return _PARSER.parsestr(_repaired(block.decode("utf-8", "replace")), headersonly=True)
 
 

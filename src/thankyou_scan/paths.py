@@ -14,6 +14,7 @@ import secrets
 import stat
 import sys
 from pathlib import Path
+from typing import BinaryIO
 
 from .errors import NotPrivateError
 
@@ -142,19 +143,37 @@ def create_temporary(folder: int, name: str) -> tuple[int, str]:
         return descriptor, temporary
 
 
-def read_regular_file(path: str | Path, limit: int) -> bytes | None:
-    """Up to ``limit`` + 1 bytes of ``path`` if it is a regular file; None for a FIFO, device or socket.
+def open_regular_file(path: str | Path) -> BinaryIO | None:
+    """``path`` opened for reading if it is a regular file; None for a FIFO, device or socket.
 
     O_NONBLOCK keeps the open of a FIFO from waiting for a writer (it changes nothing
     for a regular file), so a planted FIFO can never hang the caller.
 
     Raises:
-        OSError: the file cannot be opened or read (FileNotFoundError, IsADirectoryError...).
+        OSError: the file cannot be opened (FileNotFoundError, IsADirectoryError...).
     """
     descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-    with os.fdopen(descriptor, "rb") as handle:
-        if stat.S_ISDIR(os.fstat(descriptor).st_mode):
+    try:
+        mode = os.fstat(descriptor).st_mode
+        if stat.S_ISDIR(mode):
             raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
-        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+        if not stat.S_ISREG(mode):
+            os.close(descriptor)
             return None
+        return os.fdopen(descriptor, "rb")
+    except BaseException:
+        os.close(descriptor)
+        raise
+
+
+def read_regular_file(path: str | Path, limit: int) -> bytes | None:
+    """Up to ``limit`` + 1 bytes of ``path`` if it is a regular file (:func:`open_regular_file`); None if not.
+
+    Raises:
+        OSError: the file cannot be opened or read (FileNotFoundError, IsADirectoryError...).
+    """
+    handle = open_regular_file(path)
+    if handle is None:
+        return None
+    with handle:
         return handle.read(limit + 1)

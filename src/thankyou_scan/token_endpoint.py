@@ -78,20 +78,21 @@ class _Deadline:
         self._timer.cancel()
 
 
-class _WatchedHTTP(http.client.HTTPConnection):
-    deadline: _Deadline
+def _watched(kind: type[http.client.HTTPConnection], deadline: _Deadline) -> Any:
+    """A connection factory for urllib's do_open whose sockets the deadline can cut."""
 
-    def connect(self) -> None:
-        super().connect()
-        self.deadline.adopt(self.sock)
+    def connection(host: str, **kwargs: Any) -> http.client.HTTPConnection:
+        made = kind(host, **kwargs)
+        connect = made.connect
 
+        def connect_and_adopt() -> None:
+            connect()
+            deadline.adopt(made.sock)
 
-class _WatchedHTTPS(http.client.HTTPSConnection):
-    deadline: _Deadline
+        made.connect = connect_and_adopt  # type: ignore[method-assign]
+        return made
 
-    def connect(self) -> None:
-        super().connect()
-        self.deadline.adopt(self.sock)
+    return connection
 
 
 class _HTTPHandler(urllib.request.HTTPHandler):
@@ -100,12 +101,7 @@ class _HTTPHandler(urllib.request.HTTPHandler):
         self.deadline = deadline
 
     def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        def connection(host: str, **kwargs: Any) -> http.client.HTTPConnection:
-            made = _WatchedHTTP(host, **kwargs)
-            made.deadline = self.deadline
-            return made
-
-        return self.do_open(connection, req)
+        return self.do_open(_watched(http.client.HTTPConnection, self.deadline), req)
 
 
 class _HTTPSHandler(urllib.request.HTTPSHandler):
@@ -114,12 +110,8 @@ class _HTTPSHandler(urllib.request.HTTPSHandler):
         self.deadline = deadline
 
     def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        def connection(host: str, **kwargs: Any) -> http.client.HTTPConnection:
-            made = _WatchedHTTPS(host, **kwargs)
-            made.deadline = self.deadline
-            return made
-
-        return self.do_open(connection, req, context=self._context)  # type: ignore[attr-defined]
+        factory = _watched(http.client.HTTPSConnection, self.deadline)
+        return self.do_open(factory, req, context=self._context)  # type: ignore[attr-defined]
 
 
 def _opener(url: str, deadline: _Deadline) -> tuple[str, dict[str, str], urllib.request.OpenerDirector]:

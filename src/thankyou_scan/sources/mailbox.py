@@ -17,7 +17,6 @@ import csv
 import logging
 import os
 import re
-import stat
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta, timezone
@@ -26,6 +25,7 @@ from typing import BinaryIO
 
 from ..errors import MailboxError
 from ..message import MAX_HEADER_BLOCK, SentMessage, from_addresses, normalize_address
+from ..paths import open_regular_file
 from .base import Relevant
 from .reading import Reader
 
@@ -189,7 +189,7 @@ class MboxSource(_FileSource):
         if self.path.is_dir():
             raise MailboxError(f"{where} is a folder, not an mbox file — is it a Maildir?", path=where)
         try:
-            handle = _open_regular(self.path)
+            handle = open_regular_file(self.path)
         except FileNotFoundError as exc:
             raise MailboxError(f"{where}: no such file — check the mbox path", path=where) from exc
         except OSError as exc:
@@ -227,7 +227,7 @@ class MaildirSource(_FileSource):
                 for name in names:
                     key = name.split(":", 1)[0]
                     try:
-                        handle = _open_regular(self.path / sub / name)
+                        handle = open_regular_file(self.path / sub / name)
                     except (FileNotFoundError, IsADirectoryError):
                         continue  # moved or deleted by a mail client while we read
                     if handle is None:
@@ -254,23 +254,6 @@ class MaildirSource(_FileSource):
                 else " give the folder that holds cur/ and new/"
             )
             raise MailboxError(f"{where} is not a Maildir (no cur/ and new/ folders) —{hint}", path=where)
-
-
-def _open_regular(path: Path) -> BinaryIO | None:
-    """Open ``path`` for reading if it is a regular file; None for a FIFO, device or socket.
-
-    O_NONBLOCK keeps the open of a FIFO from waiting for a writer; it has no effect
-    on reading a regular file.
-    """
-    descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-    try:
-        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
-            os.close(descriptor)
-            return None
-        return os.fdopen(descriptor, "rb")
-    except BaseException:
-        os.close(descriptor)
-        raise
 
 
 def _message_starts(handle: BinaryIO) -> Iterator[int]:
