@@ -1,17 +1,81 @@
 """The config file: the calendar(s) and the accounts, so that ``thankyou-scan`` alone runs the scan.
 
 ``~/.config/thankyou-scan/config.yaml`` (the platform's config folder), or
-``$THANKYOU_SCAN_CONFIG``, or ``--config FILE``; the format is in docs/daily-use.md.
+``$THANKYOU_SCAN_CONFIG``, or a path given by the caller; the format is in
+docs/daily-use.md. Read like a calendar: the safe loader, every problem with its line,
+all of them at once. The file can make the tool run a command (``password_command``),
+so one that another user owns or may write to is refused, and a password written in
+it is refused with the four ways to give one instead.
 """
 
 from __future__ import annotations
 
+import os
+import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["OAUTH2_PROVIDERS", "Account", "Config"]
+import yaml
+
+from .errors import CalendarError, CalendarProblem, ConfigError
+from .paths import config_dir, open_regular_file
+from .yamlnodes import NodeReader, compose, describe, did_you_mean, kind_of
+
+__all__ = [
+    "CONFIG_ENV",
+    "OAUTH2_PROVIDERS",
+    "SECRET_WAYS",
+    "Account",
+    "Config",
+    "default_config_path",
+    "find_config",
+    "load_config",
+]
+
+CONFIG_ENV = "THANKYOU_SCAN_CONFIG"
+"""The environment variable naming the config file (instead of the platform's default place)."""
 
 OAUTH2_PROVIDERS = ("gmail", "microsoft")
+
+SECRET_WAYS = ("password_command", "password_env", "keyring", "oauth2")
+"""The keys that say where an account's secret comes from: exactly one per account."""
+
+MAX_CONFIG_BYTES = 1024 * 1024
+MAX_ACCOUNTS = 50
+
+SECRET_HINT = (
+    "a password is never read from the config file — give one of: "
+    "'password_command: [pass, show, mail/you]' (a password manager's command, run without a shell), "
+    "'password_env: VARIABLE', 'keyring: true' (stored with: keyring set thankyou-scan YOUR-LOGIN), "
+    "or 'oauth2: gmail' / 'oauth2: microsoft'"
+)
+
+_PASSWORD_KEYS = frozenset(
+    {"password", "pass", "passwd", "app_password", "secret", "token", "access_token", "refresh_token"}
+)
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+_TOP_KEYS = ("version", "calendar", "me", "accounts", "drafts")
+_ACCOUNT_KEYS = (
+    "name",
+    "imap_host",
+    "imap_port",
+    "security",
+    "user",
+    "folder",
+    "tls_ca",
+    "insecure_skip_verify",
+    "timeout",
+    "password_command",
+    "password_env",
+    "keyring",
+    "oauth2",
+    "oauth2_client_file",
+    "oauth2_client_id",
+    "oauth2_authority",
+)
+_DRAFTS_KEYS = ("templates", "folder")
+_SECURITY = ("ssl", "starttls", "plain")
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +95,7 @@ class Account:
     security: str = "ssl"
     folders: tuple[str, ...] = ()
     tls_ca: str | None = None
+    verify: bool = True
     timeout: float = 30.0
     password_command: tuple[str, ...] = ()
     password_env: str | None = None
@@ -54,4 +119,344 @@ class Config:
     path: Path
     calendars: tuple[Path, ...] = ()
     me: tuple[str, ...] = ()
-    accounts: tuple[Account, ...] = field(default=())
+    accounts: tuple[Account, ...] = ()
+    drafts_templates: dict[str, Path] = field(default_factory=dict)
+    drafts_folder: str | None = None
+
+    def account(self, name: str) -> Account:
+        """The account called ``name``.
+
+        Raises:
+            ConfigError: no account has that name (the message lists those that exist).
+        """
+        for account in self.accounts:
+            if account.name == name:
+                return account
+        names = [account.name for account in self.accounts]
+        hint = did_you_mean(name, names) or (
+            f"the accounts are: {', '.join(names)}" if names else "the file has no 'accounts:'"
+        )
+        raise ConfigError([CalendarProblem(str(self.path), None, None, f"no account {name!r} — {hint}")])
+
+
+def default_config_path() -> Path:
+    """``config.yaml`` in the platform's config folder (``~/.config/thankyou-scan`` on Linux)."""
+    return config_dir() / "config.yaml"
+
+
+def find_config(explicit: str | Path | None = None) -> Path | None:
+    """The config file to use: ``explicit``, else ``$THANKYOU_SCAN_CONFIG``, else the default place if it exists.
+
+    An explicit path or the variable is returned even when the file is missing (loading
+    it then says so); the default place only when something is there.
+    """
+    if explicit is not None:
+        return Path(explicit).expanduser()
+    named = os.environ.get(CONFIG_ENV, "").strip()
+    if named:
+        return Path(named).expanduser()
+    path = default_config_path()
+    return path if os.path.lexists(path) else None
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and check a config file.
+
+    Raises:
+        ConfigError: the file is missing, unsafe or wrong; every problem is listed with its line.
+    """
+    name = str(path)
+    text = _read(Path(path), name)
+    try:
+        root = compose(text, name)
+        if root is None:
+            raise _error(name, None, "is empty — start it with 'version: 1' (see docs/daily-use.md)")
+        return _Reader(name, Path(path).expanduser().parent).read(root)
+    except CalendarError as exc:  # the YAML layer speaks of calendars' problems; they are ours here
+        raise ConfigError(exc.problems) from None
+
+
+def _error(path: str, line: int | None, message: str) -> ConfigError:
+    return ConfigError([CalendarProblem(path, line, None, message)])
+
+
+def _read(path: Path, name: str) -> str:
+    try:
+        handle = open_regular_file(path)
+    except FileNotFoundError as exc:
+        raise _error(name, None, "no such file — create it with: thankyou-scan init") from exc
+    except IsADirectoryError as exc:
+        raise _error(name, None, "is a directory — give the config's YAML file") from exc
+    except OSError as exc:
+        raise _error(name, None, f"cannot be read ({exc.strerror or exc})") from exc
+    if handle is None:
+        raise _error(name, None, "is not a regular file (a FIFO or a device?)")
+    with handle:
+        info = os.fstat(handle.fileno())
+        _check_trusted(info, name)
+        data = handle.read(MAX_CONFIG_BYTES + 1)
+    if len(data) > MAX_CONFIG_BYTES:
+        raise _error(name, None, "is larger than 1 MB — is this really the config file?")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise _error(
+            name, line, f"byte 0x{data[exc.start]:02x} is not UTF-8 — save the file as UTF-8"
+        ) from exc
+
+
+def _check_trusted(info: os.stat_result, name: str) -> None:
+    """Refuse a config that someone else could have written: it can name a command to run."""
+    if not hasattr(os, "getuid"):
+        return  # Windows: ownership is the folder's ACL's business
+    if info.st_uid not in (os.getuid(), 0):
+        raise _error(name, None, "belongs to another user, and it can name commands to run — refused")
+    if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        raise _error(
+            name,
+            None,
+            "others may write to it, and it can name commands to run — refused; fix with: chmod go-w " + name,
+        )
+
+
+class _Reader(NodeReader[Config]):
+    def __init__(self, path: str, folder: Path) -> None:
+        super().__init__(path)
+        self.folder = folder
+
+    def build(self, root: yaml.Node) -> Config:
+        empty = Config(path=Path(self.path))
+        if not self.check_graph(root):
+            return empty
+        top = self.read_mapping(root, _TOP_KEYS, None, "the config")
+        if top is None:
+            return empty
+        if "version" in top:
+            node = top["version"][1]
+            if not (isinstance(node, yaml.ScalarNode) and node.value == "1"):
+                self.refuse(node, None, f"version {describe(node)} is not supported — write 'version: 1'")
+        calendars = tuple(self.read_path(item, "calendar") for item in self.items(top, "calendar"))
+        me = tuple(self.read_address_text(item) for item in self.items(top, "me"))
+        accounts = self.read_accounts(top["accounts"][1]) if "accounts" in top else ()
+        templates: dict[str, Path] = {}
+        drafts_folder = None
+        if "drafts" in top:
+            drafts = self.read_mapping(top["drafts"][1], _DRAFTS_KEYS, None, "'drafts'") or {}
+            if "templates" in drafts:
+                templates = self.read_templates(drafts["templates"][1])
+            if "folder" in drafts:
+                drafts_folder = self.read_text(drafts["folder"][1], None, "folder")
+        return Config(
+            path=Path(self.path),
+            calendars=tuple(path for path in calendars if path is not None),
+            me=tuple(address for address in me if address is not None),
+            accounts=accounts,
+            drafts_templates=templates,
+            drafts_folder=drafts_folder,
+        )
+
+    # -- pieces ----------------------------------------------------------------
+
+    def items(self, top: dict[str, tuple[yaml.Node, yaml.Node]], key: str) -> list[yaml.Node]:
+        """The value of ``key`` as a list of nodes: one scalar, or a list of them."""
+        if key not in top:
+            return []
+        node = top[key][1]
+        return list(node.value) if isinstance(node, yaml.SequenceNode) else [node]
+
+    def read_path(self, node: yaml.Node, key: str) -> Path | None:
+        text = self.read_text(node, None, key)
+        if text is None:
+            return None
+        path = Path(text).expanduser()
+        return path if path.is_absolute() else self.folder / path
+
+    def read_address_text(self, node: yaml.Node) -> str | None:
+        text = self.read_text(node, None, "me")
+        if text is not None and "@" not in text:
+            self.refuse(node, None, f"'me' holds {text!r}, not an email address — write your address")
+            return None
+        return text
+
+    def read_templates(self, node: yaml.Node) -> dict[str, Path]:
+        result: dict[str, Path] = {}
+        if not isinstance(node, yaml.MappingNode):
+            self.refuse(node, None, f"'templates' must map a kind to a file, not {kind_of(node)}")
+            return result
+        for key, value in node.value:
+            kind = str(key.value).strip() if isinstance(key, yaml.ScalarNode) else ""
+            path = self.read_path(value, f"templates.{kind}")
+            if kind and path is not None:
+                result[kind] = path
+        return result
+
+    def read_accounts(self, node: yaml.Node) -> tuple[Account, ...]:
+        if not isinstance(node, yaml.SequenceNode):
+            self.refuse(
+                node, None, f"'accounts' must be a list (each entry starting with '- '), not {kind_of(node)}"
+            )
+            return ()
+        if len(node.value) > MAX_ACCOUNTS:
+            self.refuse(node, None, f"'accounts' has {len(node.value)} entries; the limit is {MAX_ACCOUNTS}")
+            return ()
+        accounts: list[Account] = []
+        for item in node.value:
+            account = self.read_account(item)
+            if account is None:
+                continue
+            if any(other.name == account.name for other in accounts):
+                self.refuse(item, account.name, f"a second account is called {account.name!r} — rename one")
+                continue
+            accounts.append(account)
+        return tuple(accounts)
+
+    def read_account(self, node: yaml.Node) -> Account | None:
+        if isinstance(node, yaml.MappingNode):
+            for key, _ in node.value:
+                if isinstance(key, yaml.ScalarNode) and str(key.value).lower() in _PASSWORD_KEYS:
+                    # The value is never quoted back: it is the very thing that must not be shown.
+                    self.refuse(key, None, f"account key {key.value!r}: {SECRET_HINT}")
+                    return None
+        keys = self.read_mapping(node, _ACCOUNT_KEYS, None, "an account")
+        if keys is None:
+            return None
+        where = None
+        name = None
+        if "name" not in keys:
+            self.refuse(node, None, "an account needs a 'name:', the name you choose it by")
+        else:
+            name = self.read_text(keys["name"][1], None, "name")
+            if name is not None and not _NAME.fullmatch(name):
+                self.refuse(
+                    keys["name"][1],
+                    None,
+                    f"account name {name!r}: use letters, digits, '.', '_' or '-' (at most 64)",
+                )
+                name = None
+            where = name
+        values: dict[str, object] = {}
+        for key in ("imap_host", "user"):
+            if key not in keys:
+                self.refuse(node, where, f"the account needs '{key}:'")
+            else:
+                values[key] = self.read_text(keys[key][1], where, key)
+        if "imap_port" in keys:
+            values["imap_port"] = self.read_port(keys["imap_port"][1], where)
+        if "security" in keys:
+            security = self.read_text(keys["security"][1], where, "security")
+            if security is not None and security not in _SECURITY:
+                hint = did_you_mean(security, _SECURITY) or "one of: ssl, starttls, plain"
+                self.refuse(keys["security"][1], where, f"security {security!r} is not known — {hint}")
+            else:
+                values["security"] = security
+        if "folder" in keys:
+            node_ = keys["folder"][1]
+            items = node_.value if isinstance(node_, yaml.SequenceNode) else [node_]
+            values["folders"] = tuple(
+                text for item in items if (text := self.read_text(item, where, "folder")) is not None
+            )
+        if "tls_ca" in keys:
+            tls_ca = self.read_path(keys["tls_ca"][1], "tls_ca")
+            values["tls_ca"] = None if tls_ca is None else str(tls_ca)
+        if "insecure_skip_verify" in keys:
+            values["verify"] = not self.read_boolean(
+                keys["insecure_skip_verify"][1], where, "insecure_skip_verify"
+            )
+        if "timeout" in keys:
+            values["timeout"] = self.read_timeout(keys["timeout"][1], where)
+        ways = [key for key in SECRET_WAYS if key in keys]
+        if not ways:
+            self.refuse(
+                node, where, "the account needs one way to its password: " + SECRET_HINT.split(" — ", 1)[1]
+            )
+        elif len(ways) > 1:
+            self.refuse(keys[ways[1]][0], where, f"give one of {', '.join(ways)}, not several")
+        else:
+            self.read_secret_way(ways[0], keys, where, values)
+        for key in ("oauth2_client_file", "oauth2_client_id", "oauth2_authority"):
+            if key not in keys:
+                continue
+            if "oauth2" not in keys:
+                self.warn(keys[key][0], where, f"{key!r} is only used with 'oauth2:' — it is ignored")
+            if key == "oauth2_client_file":
+                path = self.read_path(keys[key][1], key)
+                values[key] = None if path is None else str(path)
+            else:
+                values[key] = self.read_text(keys[key][1], where, key)
+        if values.get("oauth2") == "microsoft" and not values.get("oauth2_client_id"):
+            self.refuse(
+                node,
+                where,
+                "'oauth2: microsoft' needs 'oauth2_client_id:' (the application ID of your app "
+                "registration — see docs/daily-use.md)",
+            )
+        if name is None or any(values.get(key) is None for key in ("imap_host", "user")):
+            return None
+        return Account(name=name, line=node.start_mark.line + 1, **values)  # type: ignore[arg-type]
+
+    def read_secret_way(
+        self,
+        way: str,
+        keys: dict[str, tuple[yaml.Node, yaml.Node]],
+        where: str | None,
+        values: dict[str, object],
+    ) -> None:
+        node = keys[way][1]
+        if way == "password_command":
+            if not isinstance(node, yaml.SequenceNode):
+                self.refuse(
+                    node,
+                    where,
+                    "'password_command' must be a list of words, run without a shell, like "
+                    "[pass, show, mail/you] — not " + kind_of(node),
+                )
+                return
+            words = [self.read_text(item, where, "password_command") for item in node.value]
+            if not words:
+                self.refuse(node, where, "'password_command' is an empty list — name the command")
+            elif all(word is not None for word in words):
+                values["password_command"] = tuple(str(word) for word in words)
+        elif way == "password_env":
+            variable = self.read_text(node, where, "password_env")
+            if variable is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", variable):
+                self.refuse(
+                    node, where, f"'password_env' must name an environment variable, not {variable!r}"
+                )
+            else:
+                values["password_env"] = variable
+        elif way == "keyring":
+            if self.read_boolean(node, where, "keyring") is False:
+                self.refuse(
+                    node, where, "'keyring: false' gives no password — remove it and give another way"
+                )
+            values["keyring"] = True
+        else:
+            provider = self.read_text(node, where, "oauth2")
+            if provider is not None and provider not in OAUTH2_PROVIDERS:
+                hint = did_you_mean(provider, OAUTH2_PROVIDERS) or "one of: gmail, microsoft"
+                self.refuse(node, where, f"oauth2 {provider!r} is not known — {hint}")
+            else:
+                values["oauth2"] = provider
+
+    def read_port(self, node: yaml.Node, where: str | None) -> int | None:
+        if isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:int":
+            port = int(str(node.value), 0)
+            if 1 <= port <= 65535:
+                return port
+        self.refuse(node, where, f"'imap_port' must be a port number 1–65535, not {describe(node)}")
+        return None
+
+    def read_timeout(self, node: yaml.Node, where: str | None) -> float | None:
+        if isinstance(node, yaml.ScalarNode) and node.tag in (
+            "tag:yaml.org,2002:int",
+            "tag:yaml.org,2002:float",
+        ):
+            try:
+                seconds = float(str(node.value))
+            except ValueError:
+                seconds = -1.0
+            if 1 <= seconds <= 3600:
+                return seconds
+        self.refuse(node, where, f"'timeout' must be a number of seconds, 1 to 3600, not {describe(node)}")
+        return None

@@ -7,6 +7,7 @@ an exit code (``exit_code``)::
     ThankyouScanError                  base; exit_code 2
     ├── UsageError                     a bad option or argument; exit 2
     ├── CalendarError                  the calendar file is wrong; exit 2
+    ├── ConfigError                    the config file is wrong; exit 2
     ├── MessageError                   one message cannot be parsed (sources skip it and count it)
     ├── OAuth2Error                    getting or refreshing a Gmail OAuth2 token failed; exit 3
     └── SourceError                    mail could not be read; exit 3
@@ -76,6 +77,16 @@ class CalendarProblem:
 
 class CalendarError(ThankyouScanError):
     """The calendar cannot be used; ``problems`` lists every problem found."""
+
+    exit_code = 2
+
+    def __init__(self, problems: list[CalendarProblem] | tuple[CalendarProblem, ...]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("\n".join(str(problem) for problem in self.problems))
+
+
+class ConfigError(ThankyouScanError):
+    """The config file cannot be used; ``problems`` lists every problem found, as for a calendar."""
 
     exit_code = 2
 

@@ -12,7 +12,6 @@ import logging
 import os
 import secrets
 import stat
-import sys
 from pathlib import Path
 from typing import BinaryIO
 
@@ -32,23 +31,20 @@ log = logging.getLogger("thankyou_scan")
 APP = "thankyou-scan"
 
 
-def _base(windows_var: str, mac_folder: str, xdg_var: str, xdg_default: str) -> Path:
-    if sys.platform == "win32":
-        return Path(os.environ.get(windows_var) or Path.home() / "AppData" / "Local")
-    if sys.platform == "darwin":
-        return Path.home() / "Library" / mac_folder
-    configured = os.environ.get(xdg_var, "")
-    return Path(configured) if os.path.isabs(configured) else Path.home() / xdg_default
-
-
 def config_dir() -> Path:
-    """``$XDG_CONFIG_HOME/thankyou-scan`` (~/.config), ~/Library/Application Support, or %APPDATA%."""
-    return _base("APPDATA", "Application Support", "XDG_CONFIG_HOME", ".config") / APP
+    """The user's config folder for thankyou-scan (platformdirs: ``$XDG_CONFIG_HOME/thankyou-scan``,
+    ~/.config on Linux, ~/Library/Application Support on macOS, %APPDATA% on Windows)."""
+    from platformdirs import user_config_path
+
+    return user_config_path(APP, appauthor=False)
 
 
 def cache_dir() -> Path:
-    """``$XDG_CACHE_HOME/thankyou-scan`` (~/.cache), ~/Library/Caches, or %LOCALAPPDATA%."""
-    return _base("LOCALAPPDATA", "Caches", "XDG_CACHE_HOME", ".cache") / APP
+    """The user's cache folder for thankyou-scan (platformdirs: ``$XDG_CACHE_HOME/thankyou-scan``,
+    ~/.cache on Linux, ~/Library/Caches on macOS, %LOCALAPPDATA% on Windows)."""
+    from platformdirs import user_cache_path
+
+    return user_cache_path(APP, appauthor=False)
 
 
 def open_private_folder(path: Path, *, create: bool) -> int:

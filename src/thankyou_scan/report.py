@@ -45,6 +45,32 @@ class SourceSummary:
     folder: str | None
     messages_scanned: int
     messages_skipped: int = 0
+    account: str | None = None
+    """The config file's account name, when the mail came from one."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON report's ``source`` object (``account`` only when there is one)."""
+        data: dict[str, Any] = {
+            "kind": self.kind,
+            "folder": self.folder,
+            "messages_scanned": self.messages_scanned,
+            "messages_skipped": self.messages_skipped,
+        }
+        if self.account is not None:
+            data["account"] = self.account
+        return data
+
+    @classmethod
+    def combined(cls, parts: tuple[SourceSummary, ...]) -> SourceSummary:
+        """One summary for several accounts: kind ``accounts``, no folder, the counts summed."""
+        if len(parts) == 1:
+            return parts[0]
+        return cls(
+            "accounts",
+            None,
+            sum(part.messages_scanned for part in parts),
+            sum(part.messages_skipped for part in parts),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +102,8 @@ class Report:
     source: SourceSummary
     followups: tuple[FollowUp, ...]
     warnings: tuple[str, ...] = ()
+    sources: tuple[SourceSummary, ...] = ()
+    """One summary per account when the mail came from the config file's accounts, else empty."""
 
     @property
     def summary(self) -> dict[str, int]:
@@ -96,18 +124,16 @@ class Report:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON report (docs/report.md), as plain data."""
-        return {
+        data: dict[str, Any] = {
             "version": 1,
             "now": iso(self.now),
-            "source": {
-                "kind": self.source.kind,
-                "folder": self.source.folder,
-                "messages_scanned": self.source.messages_scanned,
-                "messages_skipped": self.source.messages_skipped,
-            },
-            "summary": self.summary,
-            "followups": [_followup_dict(followup) for followup in self.followups],
+            "source": self.source.to_dict(),
         }
+        if self.sources:
+            data["sources"] = [source.to_dict() for source in self.sources]
+        data["summary"] = self.summary
+        data["followups"] = [_followup_dict(followup) for followup in self.followups]
+        return data
 
 
 def _followup_dict(followup: FollowUp) -> dict[str, Any]:
