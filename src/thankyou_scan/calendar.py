@@ -10,6 +10,7 @@ the frozen Calendar/Event/Person/Policy they make (re-exported here).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import yaml
@@ -28,6 +29,8 @@ __all__ = [
     "Person",
     "Policy",
     "load_calendar",
+    "load_calendars",
+    "merge_calendars",
     "parse_calendar",
     "parse_duration",
 ]
@@ -69,6 +72,61 @@ def load_calendar(path: str | Path, *, check_deliverability: bool = False) -> Ca
             name, f"is larger than {MAX_CALENDAR_BYTES // (1024 * 1024)} MB — is this really a calendar?"
         )
     return parse_calendar(_decode(data, name), path=name, check_deliverability=check_deliverability)
+
+
+def load_calendars(
+    paths: Sequence[str | Path], *, me: Sequence[str] = (), check_deliverability: bool = False
+) -> Calendar:
+    """Read several calendar files as one (:func:`merge_calendars`), adding ``me`` to their addresses.
+
+    Raises:
+        CalendarError: a file is wrong (every file's problems are listed), or two files use one id.
+    """
+    calendars = []
+    problems: list[CalendarProblem] = []
+    for path in paths:
+        try:
+            calendars.append(load_calendar(path, check_deliverability=check_deliverability))
+        except CalendarError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise CalendarError(problems)
+    return merge_calendars(calendars, me=me)
+
+
+def merge_calendars(calendars: Sequence[Calendar], *, me: Sequence[str] = ()) -> Calendar:
+    """One calendar holding the events of ``calendars`` in order, and every ``me`` address.
+
+    Raises:
+        CalendarError: two calendars use the same event id (ids name follow-ups in reports).
+    """
+    if len(calendars) == 1 and not me:
+        return calendars[0]
+    owner: dict[str, Calendar] = {}
+    problems = []
+    for calendar in calendars:
+        for event in calendar.events:
+            first = owner.setdefault(event.id, calendar)
+            if first is not calendar:
+                problems.append(
+                    CalendarProblem(
+                        calendar.path,
+                        event.line,
+                        event.title,
+                        f"id {event.id!r} is already used in {first.path} — give one of them a different 'id:'",
+                    )
+                )
+    if problems:
+        raise CalendarError(problems)
+    addresses = dict.fromkeys([*(a for c in calendars for a in c.me), *(a.lower() for a in me)])
+    zones = {calendar.timezone for calendar in calendars}
+    return Calendar(
+        events=tuple(event for calendar in calendars for event in calendar.events),
+        timezone=zones.pop() if len(zones) == 1 else None,
+        me=tuple(addresses),
+        path=", ".join(calendar.path for calendar in calendars) or "<calendar>",
+        warnings=tuple(warning for calendar in calendars for warning in calendar.warnings),
+    )
 
 
 def parse_calendar(text: str, *, path: str = "<calendar>", check_deliverability: bool = False) -> Calendar:

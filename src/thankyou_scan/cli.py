@@ -22,17 +22,15 @@ from pathlib import Path
 
 from . import __version__
 from .calendar import Calendar, load_calendar
-from .cli_secrets import read_secret
+from .cli_accounts import account_from_flags, chosen_accounts, imap_source, scan_calendar, the_config
 from .cli_values import check_values, parse_now
+from .config import find_config
 from .errors import FolderNotFoundError, MailboxError, ThankyouScanError, UsageError
 from .message import normalize_address
-from .paths import cache_dir
 from .pipeline import scan
 from .render import FORMATS, render, render_check, visible
 from .report import Report
 from .sources.base import Source
-from .sources.cache import HeaderCache
-from .sources.imap import ImapSource
 from .sources.mailbox import MaildirSource, MboxSource
 
 __all__ = ["main"]
@@ -42,6 +40,16 @@ DEMO_NOW = datetime(2026, 11, 10, 17, 0, tzinfo=timezone.utc)
 EXIT_INTERNAL = 70
 
 log = logging.getLogger("thankyou_scan")
+
+
+def _config_option(parser: argparse.ArgumentParser, default: object = argparse.SUPPRESS) -> None:
+    # SUPPRESS on the subcommands: their default must not overwrite a --config given before them.
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        default=default,
+        help="the config file (default: $THANKYOU_SCAN_CONFIG, else ~/.config/thankyou-scan/config.yaml)",
+    )
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -71,14 +79,12 @@ def _imap_options(parser: argparse.ArgumentParser) -> None:
     secret.add_argument(
         "--oauth2-token-env", metavar="VAR", help="XOAUTH2 access token from environment variable VAR"
     )
-    group.add_argument("--security", choices=("ssl", "starttls", "plain"), default="ssl", help="default: ssl")
+    group.add_argument("--security", choices=("ssl", "starttls", "plain"), help="default: ssl")
     group.add_argument("--tls-ca", metavar="FILE", help="trust this CA certificate (PEM) as well")
     group.add_argument(
         "--insecure-skip-verify", action="store_true", help="do not verify the server's certificate (unsafe)"
     )
-    group.add_argument(
-        "--timeout", type=float, default=30.0, metavar="SECONDS", help="network timeout (default: 30)"
-    )
+    group.add_argument("--timeout", type=float, metavar="SECONDS", help="network timeout (default: 30)")
     group.add_argument(
         "--folder", action="append", default=[], metavar="NAME", help="read this folder (repeatable)"
     )
@@ -90,11 +96,26 @@ def build_parser() -> argparse.ArgumentParser:
         prog=PROG, description="Which follow-up notes do you owe? Reads sent mail and a YAML calendar."
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    _config_option(parser, default=None)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    scan_parser = commands.add_parser("scan", help="scan sent mail against a calendar")
-    scan_parser.add_argument("--calendar", required=True, metavar="FILE", help="the YAML calendar")
-    where = scan_parser.add_mutually_exclusive_group(required=True)
+    scan_parser = commands.add_parser(
+        "scan",
+        help="scan sent mail against a calendar (the default command, with a config file)",
+        description="Scan sent mail against a calendar. With a config file, every option is optional: "
+        "the configured calendar and accounts are used, and flags override them.",
+    )
+    _config_option(scan_parser)
+    scan_parser.add_argument(
+        "--calendar", metavar="FILE", help="the YAML calendar (default: the config file's 'calendar:')"
+    )
+    where = scan_parser.add_mutually_exclusive_group()
+    where.add_argument(
+        "--account",
+        action="append",
+        metavar="NAME",
+        help="read this account of the config file (repeatable; default: every account)",
+    )
     where.add_argument("--imap-host", metavar="HOST", help="read the Sent folder of this IMAP server")
     where.add_argument("--mbox", metavar="FILE", help="read an mbox file (e.g. from Google Takeout)")
     where.add_argument("--maildir", metavar="DIR", help="read a Maildir folder")
@@ -241,49 +262,41 @@ def _progress(folder_hint: str) -> Callable[[int, int], None] | None:
     return show
 
 
-def _imap_source(args: argparse.Namespace) -> ImapSource:
-    if not args.user:
-        raise UsageError("--user is needed with --imap-host (usually your email address)")
-    if args.insecure_skip_verify and args.tls_ca:
-        raise UsageError("--tls-ca and --insecure-skip-verify contradict each other — give one")
-    password, token = read_secret(args)
-    return ImapSource(
-        args.imap_host,
-        user=args.user,
-        port=args.imap_port,
-        security=args.security,
-        tls_ca=args.tls_ca,
-        verify=not args.insecure_skip_verify,
-        timeout=args.timeout,
-        folders=args.folder,
-        progress=_progress(args.imap_host),
-        password=password,
-        oauth2_token=token,
-        cache=None if getattr(args, "no_cache", True) else HeaderCache(args.cache or cache_dir()),
-    )
-
-
 def _cmd_scan(args: argparse.Namespace) -> int:
     now = parse_now(args.now) if args.now is not None else datetime.now(timezone.utc)
-    calendar = load_calendar(args.calendar, check_deliverability=args.check_deliverability)
+    file_source = args.mbox or args.maildir
+    config = the_config(args)
+    calendar = scan_calendar(args, config)
     _warn_calendar(calendar)
+    if file_source:
+        _warn_placeholder_me(calendar)
+        me = [*calendar.me, *args.me]
+        source: Source = MboxSource(args.mbox, me=me) if args.mbox else MaildirSource(args.maildir, me=me)
+        try:
+            report = scan(calendar, source, now=now)
+        except MailboxError as exc:
+            flag = "--mbox" if args.mbox else "--maildir"
+            raise MailboxError(f"{exc} (given with {flag})", path=exc.path) from exc
+        return _report(report, args)
+    if args.me:
+        raise UsageError(
+            "--me is for --mbox and --maildir, where it tells your mail from the rest; an IMAP "
+            "scan reads only the Sent folder, which holds nothing but your sent mail — drop --me"
+        )
     if args.imap_host:
-        if args.me:
-            raise UsageError(
-                "--me is for --mbox and --maildir, where it tells your mail from the rest; an IMAP "
-                "scan reads only the Sent folder, which holds nothing but your sent mail — drop --me"
-            )
-        with _imap_source(args) as imap:
+        account = account_from_flags(args)
+        with imap_source(account, args, progress=_progress(account.imap_host), from_flags=True) as imap:
             report = scan(calendar, imap, now=now)
         return _report(report, args)
-    _warn_placeholder_me(calendar)
-    me = [*calendar.me, *args.me]
-    source: Source = MboxSource(args.mbox, me=me) if args.mbox else MaildirSource(args.maildir, me=me)
-    try:
-        report = scan(calendar, source, now=now)
-    except MailboxError as exc:
-        flag = "--mbox" if args.mbox else "--maildir"
-        raise MailboxError(f"{exc} (given with {flag})", path=exc.path) from exc
+    accounts = chosen_accounts(args, config)
+    if not accounts:
+        where = f"add 'accounts:' to {config.path}" if config else "create a config with: thankyou-scan init"
+        raise UsageError(f"no mail to read — give --imap-host, --mbox or --maildir, or {where}")
+    sources = {
+        account.name: imap_source(account, args, progress=_progress(account.imap_host), from_flags=False)
+        for account in accounts
+    }
+    report = scan(calendar, sources, now=now)
     return _report(report, args)
 
 
@@ -313,7 +326,8 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_folders(args: argparse.Namespace) -> int:
-    with _imap_source(args) as imap:
+    account = account_from_flags(args)
+    with imap_source(account, args, progress=None, from_flags=True) as imap:
         folders = imap.list_folders()
         capabilities = imap.capabilities
         try:
@@ -355,6 +369,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
+        if args.command is None:
+            if find_config(args.config) is None:
+                return _no_arguments(parser)
+            args = parser.parse_args([*(argv if argv is not None else sys.argv[1:]), "scan"])
     except SystemExit as exc:  # argparse has printed usage or help
         return int(exc.code or 0)
     _setup_logging(args)
@@ -393,6 +411,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except Exception as exc:
         return _internal_error(exc)
+
+
+def _no_arguments(parser: argparse.ArgumentParser) -> int:
+    """No command and no config file: the help, and the way to a config (exit 2, a usage error, as before)."""
+    parser.print_help()
+    print(f"\nTo run `{PROG}` alone every morning, create a config file first: {PROG} init")
+    return 2
 
 
 _OUTPUT_ERRORS = frozenset({errno.ENOSPC, errno.EIO, errno.EBADF, errno.EFBIG, errno.EDQUOT})

@@ -1,0 +1,133 @@
+"""From the command line and the config file to a calendar and the IMAP sources of a scan.
+
+Flags override the file: ``--calendar`` replaces the configured calendars, a source flag
+(``--imap-host``, ``--mbox``, ``--maildir``) replaces the accounts, and the IMAP flags
+(``--imap-port``, ``--security``, ``--folder``...) override each chosen account's keys.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+from collections.abc import Callable
+
+from .calendar import Calendar, load_calendars
+from .cli_secrets import account_secret, read_secret
+from .config import Account, Config, find_config, load_config
+from .errors import UsageError
+from .paths import cache_dir
+from .sources.cache import HeaderCache
+from .sources.imap import ImapSource
+
+__all__ = [
+    "SECRET_FLAGS",
+    "account_from_flags",
+    "chosen_accounts",
+    "imap_source",
+    "scan_calendar",
+    "the_config",
+]
+
+log = logging.getLogger("thankyou_scan")
+
+SECRET_FLAGS = ("password_env", "password_command", "oauth2_token_env")
+"""The flags that say where the secret comes from; one given on the command line replaces the account's."""
+
+DEFAULT_SECURITY = "ssl"
+DEFAULT_TIMEOUT = 30.0
+
+
+def the_config(args: argparse.Namespace) -> Config | None:
+    """The config file's contents: ``--config``, ``$THANKYOU_SCAN_CONFIG``, or the default place if it exists.
+
+    Raises:
+        ConfigError: the file named is missing or wrong (exit 2, with file and line).
+    """
+    path = find_config(getattr(args, "config", None))
+    if path is None:
+        return None
+    config = load_config(path)
+    log.info("config: %s", path)
+    return config
+
+
+def scan_calendar(args: argparse.Namespace, config: Config | None) -> Calendar:
+    """The calendar a scan reads: ``--calendar``, else the config's calendars, with the config's ``me`` added."""
+    paths = [args.calendar] if getattr(args, "calendar", None) else list(config.calendars if config else ())
+    if not paths:
+        where = f"put 'calendar:' in {config.path}" if config else "create a config with: thankyou-scan init"
+        raise UsageError(f"no calendar to read — give --calendar FILE, or {where}")
+    return load_calendars(
+        paths, me=config.me if config else (), check_deliverability=args.check_deliverability
+    )
+
+
+def chosen_accounts(args: argparse.Namespace, config: Config | None) -> list[Account]:
+    """The accounts a scan reads: ``--account NAME`` (repeatable), else every account of the config."""
+    names: list[str] = getattr(args, "account", None) or []
+    if config is None:
+        if names:
+            raise UsageError(
+                f"--account {names[0]}: no config file — create one with: thankyou-scan init (or give --config FILE)"
+            )
+        return []
+    accounts = [config.account(name) for name in dict.fromkeys(names)] if names else list(config.accounts)
+    return [_with_flags(account, args) for account in accounts]
+
+
+def account_from_flags(args: argparse.Namespace) -> Account:
+    """The account the IMAP flags describe (``--imap-host`` and friends), for runs without a config."""
+    if not args.user:
+        raise UsageError("--user is needed with --imap-host (usually your email address)")
+    return _with_flags(Account(name=args.imap_host, imap_host=args.imap_host, user=args.user), args)
+
+
+def _with_flags(account: Account, args: argparse.Namespace) -> Account:
+    """``account`` with every IMAP flag given on the command line put over the file's values."""
+    changes: dict[str, object] = {}
+    for flag, key in (
+        ("user", "user"),
+        ("imap_port", "imap_port"),
+        ("security", "security"),
+        ("tls_ca", "tls_ca"),
+        ("timeout", "timeout"),
+    ):
+        value = getattr(args, flag, None)
+        if value is not None:
+            changes[key] = value
+    if getattr(args, "folder", None):
+        changes["folders"] = tuple(args.folder)
+    if getattr(args, "insecure_skip_verify", False):
+        changes["verify"] = False
+    return dataclasses.replace(account, **changes)  # type: ignore[arg-type]
+
+
+def imap_source(
+    account: Account,
+    args: argparse.Namespace,
+    *,
+    progress: Callable[[int, int], None] | None,
+    from_flags: bool,
+) -> ImapSource:
+    """An (unopened) :class:`ImapSource` for ``account``; its secret read now, from a flag or the account's way."""
+    if not account.verify and account.tls_ca:
+        raise UsageError("--tls-ca and --insecure-skip-verify contradict each other — give one")
+    if from_flags or any(getattr(args, flag, None) for flag in SECRET_FLAGS):
+        password, token = read_secret(args)
+    else:
+        password, token = account_secret(account)
+    return ImapSource(
+        account.imap_host,
+        user=account.user,
+        port=account.imap_port,
+        security=account.security or DEFAULT_SECURITY,
+        tls_ca=account.tls_ca,
+        verify=account.verify,
+        timeout=account.timeout if account.timeout is not None else DEFAULT_TIMEOUT,
+        folders=list(account.folders),
+        progress=progress,
+        password=password,
+        oauth2_token=token,
+        cache=None if getattr(args, "no_cache", True) else HeaderCache(args.cache or cache_dir()),
+    )
