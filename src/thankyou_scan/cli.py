@@ -266,6 +266,10 @@ def _cmd_scan(args: argparse.Namespace) -> int:
     now = parse_now(args.now) if args.now is not None else datetime.now(timezone.utc)
     file_source = args.mbox or args.maildir
     config = the_config(args)
+    accounts = [] if file_source or args.imap_host else chosen_accounts(args, config)
+    if not (file_source or args.imap_host or accounts):
+        where = f"add 'accounts:' to {config.path}" if config else "create a config with: thankyou-scan init"
+        raise UsageError(f"no mail to read — give --imap-host, --mbox or --maildir, or {where}")
     calendar = scan_calendar(args, config)
     _warn_calendar(calendar)
     if file_source:
@@ -288,10 +292,6 @@ def _cmd_scan(args: argparse.Namespace) -> int:
         with imap_source(account, args, progress=_progress(account.imap_host), from_flags=True) as imap:
             report = scan(calendar, imap, now=now)
         return _report(report, args)
-    accounts = chosen_accounts(args, config)
-    if not accounts:
-        where = f"add 'accounts:' to {config.path}" if config else "create a config with: thankyou-scan init"
-        raise UsageError(f"no mail to read — give --imap-host, --mbox or --maildir, or {where}")
     sources = {
         account.name: imap_source(account, args, progress=_progress(account.imap_host), from_flags=False)
         for account in accounts
