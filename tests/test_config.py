@@ -288,3 +288,99 @@ def test_two_accounts_make_one_report_and_the_earliest_note_wins(
     work_only = json.loads(only_work[1])
     assert [s["account"] for s in work_only["sources"]] == ["work"]
     assert work_only["summary"] != report["summary"]  # half the notes are in the other account
+
+
+# -- init -------------------------------------------------------------------------------
+
+
+def test_init_writes_a_config_that_reads_back_and_a_calendar_to_start_from(
+    run_cli: RunCli, tmp_path: Path
+) -> None:
+    config, calendar = tmp_path / "conf" / "config.yaml", tmp_path / "jobs" / "calendar.yaml"
+    code, out, err = run_cli(
+        "init", "--config", str(config), "--provider", "fastmail", "--user", "me@fastmail.example",
+        "--auth", "password-command", "--password-command", "pass show 'mail/fast mail' \"--x: y\"",
+        "--calendar", str(calendar), "--no-input",
+    )  # fmt: skip
+    assert code == 0, err
+    assert f"wrote {config}" in out and "thankyou-scan check" in out
+    loaded = load_config(config)
+    (account,) = loaded.accounts
+    assert (account.name, account.imap_host, account.imap_port, account.security) == (
+        "fastmail", "imap.fastmail.com", 993, "ssl",
+    )  # fmt: skip
+    assert account.password_command == ("pass", "show", "mail/fast mail", "--x: y")
+    assert loaded.calendars == (calendar,) and loaded.me == ("me@fastmail.example",)
+    assert (config.stat().st_mode & 0o777, config.parent.stat().st_mode & 0o777) == (0o600, 0o700)
+    # The calendar from the template, with the user's address, not the example's.
+    code, out, err = run_cli("check", "--config", str(config))
+    assert code == 0 and "OK" in out and "you@gmail.com" not in err
+    assert "me@fastmail.example" in calendar.read_text()
+
+
+def test_init_never_overwrites_without_force_and_keeps_a_calendar(run_cli: RunCli, tmp_path: Path) -> None:
+    config, calendar = tmp_path / "config.yaml", tmp_path / "calendar.yaml"
+    calendar.write_text("mine\n")
+    args = [
+        "init",
+        "--config",
+        str(config),
+        "--provider",
+        "gmail",
+        "--user",
+        "a@gmail.com",
+        "--calendar",
+        str(calendar),
+    ]
+    assert run_cli(*args, "--no-input")[0] == 0
+    assert calendar.read_text() == "mine\n"  # an existing calendar is never replaced
+    before = config.read_text()
+    code, _, err = run_cli(*args[:-4], "--user", "b@gmail.com", "--calendar", str(calendar), "--no-input")
+    assert code == 2 and "--force" in err and config.read_text() == before
+    assert run_cli(*args[:-4], "--user", "b@gmail.com", "--calendar", str(calendar), "--force")[0] == 0
+    assert load_config(config).accounts[0].user == "b@gmail.com"
+    assert load_config(config).accounts[0].oauth2 == "gmail"
+
+
+def test_init_without_a_terminal_names_the_missing_flag(run_cli: RunCli, tmp_path: Path) -> None:
+    config = tmp_path / "config.yaml"
+    code, _, err = run_cli("init", "--config", str(config), "--no-input")
+    assert code == 2 and "init needs --provider" in err
+    code, _, err = run_cli("init", "--config", str(config), "--provider", "imap", "--user", "a@b.example")
+    assert code == 2 and "init needs --imap-host" in err
+    assert not config.exists()
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [
+        ["--user", "a@b.example\naccounts: []"],
+        ["--user", "a@b.example", "--provider", "imap", "--imap-host", "h.example\nkeyring: true"],
+        ["--user", "a@b.example", "--account-name", "x\n  - name: evil"],
+    ],
+)
+def test_init_answers_cannot_add_keys(run_cli: RunCli, tmp_path: Path, flags: list[str]) -> None:
+    config = write(tmp_path / "config.yaml", "version: 1\n")
+    provider = [] if "--provider" in flags else ["--provider", "gmail"]
+    code, _, err = run_cli(
+        "init", "--config", str(config), *provider, *flags, "--calendar", str(tmp_path / "c.yaml"),
+        "--no-input", "--force",
+    )  # fmt: skip
+    assert code == 2, err
+    assert config.read_text() == "version: 1\n"  # refused before anything was written, even with --force
+
+
+def test_init_asks_on_a_terminal(run_cli: RunCli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    answers = iter(
+        ["outlook", "me@corp.example", "", "11111111-2222-3333-4444-555555555555", str(tmp_path / "cal.yaml")]
+    )
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True, raising=False)
+    monkeypatch.setattr("builtins.input", lambda prompt: next(answers))
+    config = tmp_path / "config.yaml"
+    code, out, err = run_cli("init", "--config", str(config))
+    assert code == 0, err
+    (account,) = load_config(config).accounts
+    assert (account.oauth2, account.oauth2_client_id, account.imap_host) == (
+        "microsoft", "11111111-2222-3333-4444-555555555555", "outlook.office365.com",
+    )  # fmt: skip
+    assert "thankyou-scan auth outlook" in out

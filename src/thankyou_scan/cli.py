@@ -23,6 +23,7 @@ from pathlib import Path
 from . import __version__
 from .calendar import Calendar, load_calendar
 from .cli_accounts import account_from_flags, chosen_accounts, imap_source, scan_calendar, the_config
+from .cli_init import add_init_parser, run_init
 from .cli_values import check_values, parse_now
 from .config import find_config
 from .errors import FolderNotFoundError, MailboxError, ThankyouScanError, UsageError
@@ -141,9 +142,14 @@ def build_parser() -> argparse.ArgumentParser:
     _common(demo)
 
     check = commands.add_parser("check", help="validate a calendar and list its events and deadlines")
-    check.add_argument("file", metavar="FILE", help="the YAML calendar")
+    check.add_argument(
+        "file", metavar="FILE", nargs="?", help="the YAML calendar (default: the config file's 'calendar:')"
+    )
+    _config_option(check)
     check.add_argument("--check-deliverability", action="store_true", help="check address domains in DNS")
     _common(check)
+
+    _common(add_init_parser(commands))
 
     folders = commands.add_parser("folders", help="list IMAP folders and the one a scan would read")
     folders.add_argument("--imap-host", required=True, metavar="HOST", help="the IMAP server")
@@ -318,7 +324,11 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
-    calendar = load_calendar(args.file, check_deliverability=args.check_deliverability)
+    if args.file is not None:
+        calendar = load_calendar(args.file, check_deliverability=args.check_deliverability)
+    else:
+        args.calendar = None
+        calendar = scan_calendar(args, the_config(args))
     _warn_calendar(calendar)
     _warn_placeholder_me(calendar)
     print(render_check(calendar), end="")
@@ -361,7 +371,13 @@ FLAGS = {
 }
 """The flag for each library parameter an error message may ask to change (ThankyouScanError.options)."""
 
-_COMMANDS = {"scan": _cmd_scan, "demo": _cmd_demo, "check": _cmd_check, "folders": _cmd_folders}
+_COMMANDS = {
+    "scan": _cmd_scan,
+    "demo": _cmd_demo,
+    "check": _cmd_check,
+    "folders": _cmd_folders,
+    "init": run_init,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -16,7 +16,7 @@ from pathlib import Path
 from .errors import UsageError
 from .times import FIRST_YEAR, LAST_YEAR
 
-__all__ = ["MAX_TIMEOUT", "check_values", "parse_now"]
+__all__ = ["MAX_TIMEOUT", "check_host", "check_values", "parse_now"]
 
 MAX_TIMEOUT = 3600.0
 """Longest ``--timeout``, in seconds."""
@@ -69,7 +69,7 @@ def check_values(args: argparse.Namespace) -> None:
     if output is not None and (output.endswith(("/", os.sep)) or Path(output).is_dir()):
         raise UsageError(f"--output {_shown(output)} is a folder — give a file name, like report.txt")
     if getattr(args, "imap_host", None) is not None:
-        _check_host(args.imap_host)
+        check_host(args.imap_host)
     port = getattr(args, "imap_port", None)
     if port is not None and not 1 <= port <= 65535:
         raise UsageError(f"--imap-port {port} is not a port — give a number from 1 to 65535 (IMAPS: 993)")
@@ -91,7 +91,8 @@ def check_values(args: argparse.Namespace) -> None:
             raise UsageError(f"--me {_shown(address)} is not an email address — write it like you@gmail.com")
 
 
-def _check_host(host: str) -> None:
+def check_host(host: str) -> None:
+    """Refuse what cannot be a host name or address (a URL, a port, spaces), naming --imap-host."""
     try:
         ipaddress.ip_address(host.strip("[]"))
         return

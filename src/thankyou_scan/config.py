@@ -31,6 +31,7 @@ __all__ = [
     "default_config_path",
     "find_config",
     "load_config",
+    "parse_config",
 ]
 
 CONFIG_ENV = "THANKYOU_SCAN_CONFIG"
@@ -165,8 +166,16 @@ def load_config(path: str | Path) -> Config:
     Raises:
         ConfigError: the file is missing, unsafe or wrong; every problem is listed with its line.
     """
+    return parse_config(_read(Path(path), str(path)), path)
+
+
+def parse_config(text: str, path: str | Path) -> Config:
+    """Check config YAML given as text; ``path`` names it in messages and anchors relative paths.
+
+    Raises:
+        ConfigError: every problem, with its line.
+    """
     name = str(path)
-    text = _read(Path(path), name)
     try:
         root = compose(text, name)
         if root is None:
