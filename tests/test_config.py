@@ -214,7 +214,7 @@ def test_thankyou_scan_alone_scans_the_configured_account(
             + account_yaml("mine", greenmail.imap_port, user, tmp_path / "pw"),
         )
         monkeypatch.setenv("THANKYOU_SCAN_CONFIG", str(config))
-        code, out, err = run_cli("scan", "--now", DEMO_NOW, "--format", "json")
+        code, out, err = run_cli("--now", DEMO_NOW, "--format", "json")  # options alone: a scan
         with resources.as_file(DATA / "demo-sent.mbox") as mbox:
             _, expected, _ = run_cli(
                 "scan", "--calendar", str(cal), "--mbox", str(mbox), "--now", DEMO_NOW, "--format", "json"

@@ -5,12 +5,12 @@ from __future__ import annotations
 import thankyou_scan
 
 EXPECTED = {
-    "AuthenticationError", "Calendar", "CalendarError", "CalendarProblem", "ConnectError", "Event", "Folder",
+    "Account", "AuthenticationError", "Calendar", "Config", "CalendarError", "CalendarProblem", "ConfigError", "ConnectError", "Event", "Folder",
     "FolderNotFoundError", "FollowUp", "ImapError", "ImapSource", "ImapTimeoutError", "InvalidResponseError", "MailboxError",
     "MaildirSource", "MboxSource", "MessageError", "OAuth2Error", "Person", "Policy", "Report",
     "SentMessage", "ServerError", "Source", "SourceError", "SourceSummary", "StaticSource", "Status",
     "ThankyouScanError", "TlsError", "UsageError", "__version__",
-    "load_calendar", "match", "normalize_address", "parse_calendar", "render", "scan",
+    "load_calendar", "load_config", "match", "normalize_address", "parse_calendar", "render", "scan",
 }  # fmt: skip
 
 
@@ -19,14 +19,15 @@ def test_all_is_the_public_surface() -> None:
     assert thankyou_scan.__all__ == sorted(thankyou_scan.__all__)
     public = {name for name in dir(thankyou_scan) if not name.startswith("_")} - {
         "calendar", "calendar_data", "calendar_events", "cli", "cli_values", "credentials", "errors", "matching", "message", "network", "oauth2", "paths", "pipeline",
-        "report", "sources", "times", "token_endpoint", "yamlnodes", "cli_secrets",
+        "report", "sources", "times", "token_endpoint", "yamlnodes", "cli_secrets", "cli_accounts", "cli_init",
+        "config",
     }  # fmt: skip
     assert public | {"__version__"} == EXPECTED
 
 
 def test_errors_share_one_base() -> None:
     errors = [name for name in thankyou_scan.__all__ if name.endswith("Error")]
-    assert len(errors) == 15
+    assert len(errors) == 16
     for name in errors:
         assert issubclass(getattr(thankyou_scan, name), thankyou_scan.ThankyouScanError)
 

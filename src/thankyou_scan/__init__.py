@@ -11,10 +11,12 @@ events, and reports for every person whether the note went out on time.
 """
 
 from .calendar import Calendar, Event, Person, Policy, load_calendar, parse_calendar
+from .config import Account, Config, load_config
 from .errors import (
     AuthenticationError,
     CalendarError,
     CalendarProblem,
+    ConfigError,
     ConnectError,
     FolderNotFoundError,
     ImapError,
@@ -39,10 +41,13 @@ from .sources import Folder, ImapSource, MaildirSource, MboxSource, Source, Stat
 __version__ = "0.1.0"  # the one place the version lives (pyproject reads it)
 
 __all__ = [
+    "Account",
     "AuthenticationError",
     "Calendar",
     "CalendarError",
     "CalendarProblem",
+    "Config",
+    "ConfigError",
     "ConnectError",
     "Event",
     "Folder",
@@ -72,6 +77,7 @@ __all__ = [
     "UsageError",
     "__version__",
     "load_calendar",
+    "load_config",
     "match",
     "normalize_address",
     "parse_calendar",

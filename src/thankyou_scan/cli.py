@@ -383,14 +383,19 @@ _COMMANDS = {
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI with ``argv`` (default: sys.argv[1:]) and return the exit code."""
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        args = parser.parse_args(argv)
-        if args.command is None:
-            if find_config(args.config) is None:
+        if not argv or (argv[0].startswith("-") and not {"-h", "--help", "--version"} & set(argv)):
+            # No command: `scan` when there is a config file (`thankyou-scan --format json` too).
+            if find_config(_config_flag(argv)) is not None:
+                argv.insert(0, "scan")
+            elif not argv:
                 return _no_arguments(parser)
-            args = parser.parse_args([*(argv if argv is not None else sys.argv[1:]), "scan"])
+        args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse has printed usage or help
         return int(exc.code or 0)
+    if args.command is None:  # options but no command, and no config file
+        return _no_arguments(parser)
     _setup_logging(args)
     if sys.stdout is None and getattr(args, "output", None) is None:
         print(f"{PROG}: error: standard output is closed — give --output FILE", file=sys.stderr)
@@ -427,6 +432,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except Exception as exc:
         return _internal_error(exc)
+
+
+def _config_flag(argv: list[str]) -> str | None:
+    """The value of a ``--config`` among ``argv``, before the parser has run."""
+    for index, word in enumerate(argv):
+        if word == "--config" and index + 1 < len(argv):
+            return argv[index + 1]
+        if word.startswith("--config="):
+            return word.partition("=")[2]
+    return None
 
 
 def _no_arguments(parser: argparse.ArgumentParser) -> int:
