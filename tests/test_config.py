@@ -220,12 +220,14 @@ def test_thankyou_scan_alone_scans_the_configured_account(
                 "scan", "--calendar", str(cal), "--mbox", str(mbox), "--now", DEMO_NOW, "--format", "json"
             )
         alone = run_cli()  # the morning command: no argument at all
+        folders = run_cli("folders", "--account", "mine")
     assert code == 1, err
     report, wanted = json.loads(out), json.loads(expected)
     assert report["followups"] == wanted["followups"]
     assert report["source"]["kind"] == "imap" and report["source"]["account"] == "mine"
     assert [source["account"] for source in report["sources"]] == ["mine"]
     assert alone[0] == 1 and "Hooli" in alone[1]  # the text report, of the configured account
+    assert folders[0] == 0 and "<- a scan reads this folder" in folders[1]
     assert user.password not in out + err + alone[1] + alone[2]
 
 

@@ -152,7 +152,10 @@ def build_parser() -> argparse.ArgumentParser:
     _common(add_init_parser(commands))
 
     folders = commands.add_parser("folders", help="list IMAP folders and the one a scan would read")
-    folders.add_argument("--imap-host", required=True, metavar="HOST", help="the IMAP server")
+    server = folders.add_mutually_exclusive_group(required=True)
+    server.add_argument("--imap-host", metavar="HOST", help="the IMAP server")
+    server.add_argument("--account", metavar="NAME", help="an account of the config file")
+    _config_option(folders)
     _imap_options(folders)
     _common(folders)
     return parser
@@ -336,8 +339,12 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_folders(args: argparse.Namespace) -> int:
-    account = account_from_flags(args)
-    with imap_source(account, args, progress=None, from_flags=True) as imap:
+    if args.imap_host:
+        account = account_from_flags(args)
+    else:
+        args.account = [args.account]
+        (account,) = chosen_accounts(args, the_config(args))
+    with imap_source(account, args, progress=None, from_flags=bool(args.imap_host)) as imap:
         folders = imap.list_folders()
         capabilities = imap.capabilities
         try:
@@ -347,7 +354,7 @@ def _cmd_folders(args: argparse.Namespace) -> int:
         else:
             missing = ""
     gmail = " (Gmail extensions: X-GM-EXT-1)" if "X-GM-EXT-1" in capabilities else ""
-    print(f"{visible(args.imap_host)}: {len(folders)} folders{gmail}")
+    print(f"{visible(account.imap_host)}: {len(folders)} folders{gmail}")
     names = {folder.name: visible(folder.name) for folder in folders}
     width = max((len(name) for name in names.values()), default=0)
     for folder in folders:
