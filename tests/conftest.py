@@ -92,6 +92,12 @@ def _private_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
     """Keep the user's real cache and config folders out of every test."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("xdg-config")))
+    # The terminal's width and colour are the test's choice, not the shell's that runs the suite.
+    # Set, then deleted: GNU readline (which pytest loads) puts COLUMNS in the C environment,
+    # where os.environ does not see it but a child process does; deleting unsets it there too.
+    for name in ("COLUMNS", "LINES", "NO_COLOR", "FORCE_COLOR"):
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
 
 
 @pytest.fixture

@@ -31,13 +31,13 @@ CALENDAR = parse_calendar(
 )
 
 
-def test_check_lists_every_event_in_aligned_columns() -> None:
+def test_check_lists_every_event_by_start_in_aligned_columns() -> None:
     assert render_check(CALENDAR) == (
         "cal.yaml: OK — 4 events, 5 people, times in Europe/Berlin\n"
         "  Mon 02 Nov 2026 10:00 CET  interview   Onsite        2 people  note due by Wed 04 Nov 2026 11:00 CET\n"
-        "  Sat 07 Nov 2026 (all day)  networking  Fair          1 person  note due by Tue 10 Nov 2026 00:00 CET\n"
         "  Tue 03 Nov 2026 12:00 CET  meeting     Lunch         1 person  no note expected\n"
         "  Wed 04 Nov 2026 09:00 CET  interview   Panel\\x1b[2J  1 person  cancelled\n"
+        "  Sat 07 Nov 2026 (all day)  networking  Fair          1 person  note due by Tue 10 Nov 2026 00:00 CET\n"
     )
 
 

@@ -236,7 +236,7 @@ def test_human_formats_show_control_characters_instead_of_obeying_them(format: s
     assert "Onsite\\x1b]0;pwned\\x07\\x1b[2J\\u202egnp.exe" in out
     assert "Ada\\x9b31m" in out
     if format == "text":
-        assert "Source: static Sent\\x1b[31m\\x7f — 1 sent messages read" in out
+        assert "Source: static Sent\\x1b[31m\\x7f — 1 sent message read" in out
 
 
 def test_csv_cells_never_start_a_spreadsheet_formula() -> None:

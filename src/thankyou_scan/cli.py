@@ -1,4 +1,4 @@
-"""The ``thankyou-scan`` command line: scan, demo, check, folders.
+"""The ``thankyou-scan`` command line: scan, demo, check, folders, completion.
 
 Exit codes (docs/report.md): 0 nothing missing or late, 1 something missing or
 late, 2 usage or calendar error, 3 connection, login or mailbox error. Our errors
@@ -14,7 +14,7 @@ import logging
 import os
 import sys
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from datetime import datetime, timezone
 from importlib import resources
@@ -23,13 +23,25 @@ from pathlib import Path
 from . import __version__
 from .calendar import Calendar, load_calendar
 from .cli_accounts import account_from_flags, chosen_accounts, imap_source, scan_calendar, the_config
+from .cli_completion import SHELLS, completion_script
 from .cli_init import add_init_parser, run_init
+from .cli_parser import CommandParser, add_color_option, add_view_options, parse_arguments
+from .cli_terminal import fit_line, output_width, progress, stderr_width, use_color
 from .cli_values import check_values, parse_now
 from .config import find_config
 from .errors import FolderNotFoundError, MailboxError, ThankyouScanError, UsageError
 from .message import normalize_address
 from .pipeline import scan
-from .render import FORMATS, render, render_check, visible
+from .render import (
+    FORMATS,
+    render,
+    render_check,
+    render_check_json,
+    render_folders,
+    render_folders_json,
+    render_text,
+    visible,
+)
 from .report import Report
 from .sources.base import Source
 from .sources.mailbox import MaildirSource, MboxSource
@@ -56,6 +68,7 @@ def _config_option(parser: argparse.ArgumentParser, default: object = argparse.S
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-v", "--verbose", action="store_true", help="log each step to stderr")
     parser.add_argument("-q", "--quiet", action="store_true", help="print errors only, no warnings")
+    add_color_option(parser)
 
 
 def _output_options(parser: argparse.ArgumentParser, *, now_default: str) -> None:
@@ -64,6 +77,7 @@ def _output_options(parser: argparse.ArgumentParser, *, now_default: str) -> Non
         "--format", choices=tuple(FORMATS), default="text", help="report format (default: text)"
     )
     parser.add_argument("--output", metavar="FILE", help="write the report to FILE instead of stdout")
+    add_view_options(parser)
 
 
 def _imap_options(parser: argparse.ArgumentParser) -> None:
@@ -91,9 +105,9 @@ def _imap_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser() -> CommandParser:
     """The argument parser for every subcommand."""
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog=PROG, description="Which follow-up notes do you owe? Reads sent mail and a YAML calendar."
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
@@ -147,6 +161,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _config_option(check)
     check.add_argument("--check-deliverability", action="store_true", help="check address domains in DNS")
+    check.add_argument(
+        "--format", choices=("text", "json"), default="text", help="listing format (default: text)"
+    )
     _common(check)
 
     _common(add_init_parser(commands))
@@ -157,14 +174,23 @@ def build_parser() -> argparse.ArgumentParser:
     server.add_argument("--account", metavar="NAME", help="an account of the config file")
     _config_option(folders)
     _imap_options(folders)
+    folders.add_argument(
+        "--format", choices=("text", "json"), default="text", help="listing format (default: text)"
+    )
     _common(folders)
+
+    completion = commands.add_parser("completion", help="print the shell completion script (bash, zsh, fish)")
+    completion.add_argument("shell", choices=SHELLS, help="the shell")
+    _common(completion)
     return parser
 
 
 class _Formatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         source = "" if record.name.startswith("thankyou_scan") else f"{record.name}: "
-        return f"{PROG}: {source}{record.levelname.lower()}: {visible(record.getMessage())}"
+        return fit_line(
+            f"{PROG}: {source}{record.levelname.lower()}: {visible(record.getMessage())}", stderr_width()
+        )
 
 
 def _setup_logging(args: argparse.Namespace) -> None:
@@ -251,24 +277,14 @@ def _warn_placeholder_me(calendar: Calendar) -> None:
 
 
 def _report(report: Report, args: argparse.Namespace) -> int:
-    _emit(render(report, args.format), args.output)
-    return report.exit_code
-
-
-def _progress(folder_hint: str) -> Callable[[int, int], None] | None:
-    if not sys.stderr.isatty():
-        return None
-
-    def show(done: int, total: int) -> None:
-        end = "\n" if done >= total else ""
-        print(
-            f"\r{PROG}: read {done}/{total} messages from {visible(folder_hint)}",
-            end=end,
-            file=sys.stderr,
-            flush=True,
-        )
-
-    return show
+    """Emit the report as the flags ask (statuses, order, format, width, colour); the exit code of what is shown."""
+    shown = report.select([status for names in args.status for status in names], args.sort)
+    if args.format == "text":
+        text = render_text(shown, width=output_width(args.output), color=use_color(args.color, args.output))
+    else:
+        text = render(shown, args.format)
+    _emit(text, args.output)
+    return shown.exit_code
 
 
 def _cmd_scan(args: argparse.Namespace) -> int:
@@ -284,7 +300,10 @@ def _cmd_scan(args: argparse.Namespace) -> int:
     if file_source:
         _warn_placeholder_me(calendar)
         me = [*calendar.me, *args.me]
-        source: Source = MboxSource(args.mbox, me=me) if args.mbox else MaildirSource(args.maildir, me=me)
+        if args.mbox:
+            source: Source = MboxSource(args.mbox, me=me, progress=progress(Path(args.mbox).name, "bytes"))
+        else:
+            source = MaildirSource(args.maildir, me=me, progress=progress(Path(args.maildir).name))
         try:
             report = scan(calendar, source, now=now)
         except MailboxError as exc:
@@ -298,11 +317,11 @@ def _cmd_scan(args: argparse.Namespace) -> int:
         )
     if args.imap_host:
         account = account_from_flags(args)
-        with imap_source(account, args, progress=_progress(account.imap_host), from_flags=True) as imap:
+        with imap_source(account, args, progress=progress(account.imap_host), from_flags=True) as imap:
             report = scan(calendar, imap, now=now)
         return _report(report, args)
     sources = {
-        account.name: imap_source(account, args, progress=_progress(account.imap_host), from_flags=False)
+        account.name: imap_source(account, args, progress=progress(account.imap_host), from_flags=False)
         for account in accounts
     }
     report = scan(calendar, sources, now=now)
@@ -317,12 +336,13 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         mbox_path = stack.enter_context(resources.as_file(data / "demo-sent.mbox"))
         calendar = load_calendar(calendar_path)
         report = scan(calendar, MboxSource(mbox_path, me=calendar.me), now=now)
-    _emit(render(report, args.format), args.output)
+    _report(report, args)
     if args.format == "text" and args.output is None:
-        sys.stdout.write(
-            "\nYour turn: thankyou-scan scan --calendar my-calendar.yaml --mbox "
-            "'All mail Including Spam and Trash.mbox' --me you@gmail.com  (see docs/takeout.md)\n"
+        turn = (
+            "Your turn: thankyou-scan scan --calendar my-calendar.yaml --mbox "
+            "'All mail Including Spam and Trash.mbox' --me you@gmail.com  (see docs/takeout.md)"
         )
+        sys.stdout.write("\n" + fit_line(turn, output_width(None)) + "\n")
     return 0  # the demo shows a report; its missing notes are not the user's
 
 
@@ -334,7 +354,10 @@ def _cmd_check(args: argparse.Namespace) -> int:
         calendar = scan_calendar(args, the_config(args))
     _warn_calendar(calendar)
     _warn_placeholder_me(calendar)
-    print(render_check(calendar), end="")
+    if args.format == "json":
+        print(render_check_json(calendar), end="")
+    else:
+        print(render_check(calendar, width=output_width(None), color=use_color(args.color, None)), end="")
     return 0
 
 
@@ -353,17 +376,16 @@ def _cmd_folders(args: argparse.Namespace) -> int:
             chosen, missing = set(), str(exc)
         else:
             missing = ""
-    gmail = " (Gmail extensions: X-GM-EXT-1)" if "X-GM-EXT-1" in capabilities else ""
-    print(f"{visible(account.imap_host)}: {len(folders)} folders{gmail}")
-    names = {folder.name: visible(folder.name) for folder in folders}
-    width = max((len(name) for name in names.values()), default=0)
-    for folder in folders:
-        mark = "*" if folder.name in chosen else " "
-        flags = " ".join(visible(flag) for flag in folder.flags if flag.startswith("\\")) or "-"
-        note = "  <- a scan reads this folder" if folder.name in chosen else ""
-        print(f"{mark} {names[folder.name].ljust(width)}  {flags}{note}")
+    gmail = "X-GM-EXT-1" in capabilities
+    if args.format == "json":
+        print(render_folders_json(account.imap_host, folders, chosen, gmail=gmail), end="")
+    else:
+        width, color = output_width(None), use_color(args.color, None)
+        print(
+            render_folders(account.imap_host, folders, chosen, gmail=gmail, width=width, color=color), end=""
+        )
     if missing:
-        print(f"no folder would be scanned: {visible(missing)}", file=sys.stderr)
+        print(fit_line(f"no folder would be scanned: {visible(missing)}", stderr_width()), file=sys.stderr)
         return 3
     return 0
 
@@ -378,12 +400,19 @@ FLAGS = {
 }
 """The flag for each library parameter an error message may ask to change (ThankyouScanError.options)."""
 
+
+def _cmd_completion(args: argparse.Namespace) -> int:
+    sys.stdout.write(completion_script(build_parser(), args.shell))
+    return 0
+
+
 _COMMANDS = {
     "scan": _cmd_scan,
     "demo": _cmd_demo,
     "check": _cmd_check,
     "folders": _cmd_folders,
     "init": run_init,
+    "completion": _cmd_completion,
 }
 
 
@@ -398,7 +427,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 argv.insert(0, "scan")
             elif not argv:
                 return _no_arguments(parser)
-        args = parser.parse_args(argv)
+        args = parse_arguments(parser, argv)
     except SystemExit as exc:  # argparse has printed usage or help
         return int(exc.code or 0)
     if args.command is None:  # options but no command, and no config file
@@ -421,7 +450,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if flags:
             lines[-1] += f" (on the command line: {', '.join(flags)})"
         for line in lines:
-            print(f"{PROG}: error: {visible(line)}", file=sys.stderr)
+            print(fit_line(f"{PROG}: error: {visible(line)}", stderr_width()), file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)

@@ -6,15 +6,27 @@ these objects and never imports a renderer.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from enum import Enum
 from typing import Any
 
 from .calendar_data import Event, Person
+from .errors import UsageError
 from .message import SentMessage
 
-__all__ = ["SUMMARY_ORDER", "FollowUp", "Report", "SourceSummary", "Status", "hours", "iso"]
+__all__ = [
+    "SORTS",
+    "SUMMARY_ORDER",
+    "FollowUp",
+    "Report",
+    "Selection",
+    "SourceSummary",
+    "Status",
+    "hours",
+    "iso",
+]
 
 UTC = timezone.utc
 
@@ -35,6 +47,19 @@ class Status(str, Enum):
 
 SUMMARY_ORDER = (Status.SENT, Status.LATE, Status.MISSING, Status.DUE, Status.UPCOMING, Status.SKIPPED)
 """The order of the summary: the JSON contract's."""
+
+
+SORTS = ("event", "deadline")
+"""The orders a report can be shown in: by event start (the report's own order), or by deadline."""
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """What ``Report.select`` kept: some statuses, in some order, and the summary of the whole scan."""
+
+    statuses: tuple[Status, ...]
+    sort: str
+    summary: tuple[tuple[str, int], ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,18 +129,39 @@ class Report:
     warnings: tuple[str, ...] = ()
     sources: tuple[SourceSummary, ...] = ()
     """One summary per account when the mail came from the config file's accounts, else empty."""
+    selection: Selection | None = None
+    """Set by ``select()``: the follow-ups here are a selection; ``summary`` still counts the whole scan."""
 
     @property
     def summary(self) -> dict[str, int]:
-        """How many follow-ups have each status, every status present."""
+        """How many follow-ups have each status, every status present (after ``select()``: of the whole scan)."""
+        if self.selection is not None:
+            return dict(self.selection.summary)
         counts = {status.value: 0 for status in SUMMARY_ORDER}
         for followup in self.followups:
             counts[followup.status.value] += 1
         return counts
 
+    def select(self, statuses: Iterable[Status | str] = (), sort: str = "event") -> Report:
+        """This report with only the follow-ups of ``statuses`` (none given: all), ordered by ``sort``.
+
+        ``sort`` is "event" (event start, then event id, then person: the report's order)
+        or "deadline" (earliest first, follow-ups without one last; ties keep event order).
+        The result's ``summary`` still counts every follow-up of the scan; its ``exit_code``
+        and every renderer see only the selection.
+        """
+        if sort not in SORTS:
+            raise UsageError(f"unknown sort {sort!r}; choose one of {', '.join(SORTS)}")
+        chosen = tuple(dict.fromkeys(_status(status) for status in statuses)) or SUMMARY_ORDER
+        kept = [followup for followup in self.followups if followup.status in chosen]
+        if sort == "deadline":
+            kept.sort(key=lambda followup: (followup.deadline is None, followup.deadline or self.now))
+        summary = tuple(self.summary.items())
+        return replace(self, followups=tuple(kept), selection=Selection(chosen, sort, summary))
+
     @property
     def exit_code(self) -> int:
-        """The CLI's exit code: 1 when a note is missing or late, else 0."""
+        """The CLI's exit code: 1 when a note shown is missing or late, else 0."""
         return 1 if any(f.status in (Status.MISSING, Status.LATE) for f in self.followups) else 0
 
     def by_status(self, status: Status) -> tuple[FollowUp, ...]:
@@ -133,7 +179,13 @@ class Report:
             data["sources"] = [source.to_dict() for source in self.sources]
         data["summary"] = self.summary
         data["followups"] = [_followup_dict(followup) for followup in self.followups]
-        return data
+        return data | self._filter_dict()
+
+    def _filter_dict(self) -> dict[str, Any]:
+        if self.selection is None:
+            return {}
+        statuses = [status.value for status in self.selection.statuses]
+        return {"filter": {"status": statuses, "sort": self.selection.sort}}
 
 
 def _followup_dict(followup: FollowUp) -> dict[str, Any]:
@@ -160,6 +212,14 @@ def _followup_dict(followup: FollowUp) -> dict[str, Any]:
             "hours_after_end": followup.hours_after_end,
         },
     }
+
+
+def _status(name: Status | str) -> Status:
+    try:
+        return Status(name)
+    except ValueError:
+        names = ", ".join(status.value for status in SUMMARY_ORDER)
+        raise UsageError(f"unknown status {name!r}; choose from {names}") from None
 
 
 def hours(delta: timedelta) -> float:

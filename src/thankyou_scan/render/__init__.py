@@ -14,18 +14,25 @@ from collections.abc import Callable
 
 from ..errors import UsageError
 from ..report import Report
-from .check import render_check
-from .common import visible, when, when_event
+from .check import check_dict, render_check, render_check_json
+from .common import plural, visible, when, when_event
 from .csv import render_csv
+from .folders import folders_dict, render_folders, render_folders_json
 from .json import render_json
 from .markdown import render_markdown
 from .text import render_text
 
 __all__ = [
     "FORMATS",
+    "check_dict",
+    "folders_dict",
+    "plural",
     "render",
     "render_check",
+    "render_check_json",
     "render_csv",
+    "render_folders",
+    "render_folders_json",
     "render_json",
     "render_markdown",
     "render_text",
@@ -42,10 +49,16 @@ FORMATS: dict[str, Callable[[Report], str]] = {
 }
 
 
-def render(report: Report, format: str = "text") -> str:
-    """Render a report as "text", "json", "csv" or "markdown"."""
+def render(report: Report, format: str = "text", *, width: int | None = None) -> str:
+    """Render a report as "text", "json", "csv" or "markdown".
+
+    ``width`` (text only): at most this many terminal cells a line; None, the default: one
+    line per follow-up, however long. The text is plain: no colour.
+    """
     try:
         renderer = FORMATS[format]
     except KeyError:
         raise UsageError(f"unknown format {format!r}; choose one of {', '.join(FORMATS)}") from None
+    if format == "text":
+        return render_text(report, width=width)
     return renderer(report)

@@ -8,7 +8,16 @@ from datetime import datetime
 from ..calendar import Event, Person
 from ..report import FollowUp, Status, hours
 
-__all__ = ["ACTION_ORDER", "detail", "person_label", "skipped_reason", "visible", "when", "when_event"]
+__all__ = [
+    "ACTION_ORDER",
+    "detail",
+    "person_label",
+    "plural",
+    "skipped_reason",
+    "visible",
+    "when",
+    "when_event",
+]
 
 # What a terminal would act on instead of showing: C0 and C1 controls (ESC starts a sequence
 # that can retitle the window, move the cursor or hide text; U+009B is a one-character CSI),
@@ -35,17 +44,28 @@ def _escape(match: re.Match[str]) -> str:
     return f"\\u{code:04x}"
 
 
-def when(event: Event, moment: datetime) -> str:
-    """``moment`` as a short date and time in the event's own zone."""
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """``count`` and ``word``, in the plural unless the count is one: "1 event", "2 events", "3 people"."""
+    return f"{count:,} {word if count == 1 else many or word + 's'}"
+
+
+def when(event: Event, moment: datetime, *, now: datetime | None = None) -> str:
+    """``moment`` as a short date and time in the event's own zone.
+
+    Given ``now``, the year is left out when it is the year of ``now`` (the narrow layouts).
+    """
     local = event.local(moment)
-    return f"{local:%a %d %b %Y %H:%M} {local.tzname() or ''}".strip()
+    day = "%a %d %b" if now is not None and event.local(now).year == local.year else "%a %d %b %Y"
+    return f"{local.strftime(day)} {local:%H:%M} {local.tzname() or ''}".strip()
 
 
-def when_event(event: Event) -> str:
-    """When the event starts, in its own zone; all-day events show the date only."""
+def when_event(event: Event, *, now: datetime | None = None) -> str:
+    """When the event starts, in its own zone; all-day events show the date only (``now``: as in ``when``)."""
     if event.all_day:
-        return f"{event.local(event.start):%a %d %b %Y} (all day)"
-    return when(event, event.start)
+        local = event.local(event.start)
+        day = "%a %d %b" if now is not None and event.local(now).year == local.year else "%a %d %b %Y"
+        return f"{local.strftime(day)} (all day)"
+    return when(event, event.start, now=now)
 
 
 def skipped_reason(event: Event) -> str:
@@ -69,24 +89,25 @@ def _relative(span_hours: float) -> str:
     return text
 
 
-def detail(followup: FollowUp, now: datetime) -> str:
-    """The last cell of a row: what was sent when, or what is owed by when."""
+def detail(followup: FollowUp, now: datetime, *, short: bool = False) -> str:
+    """The last cell of a row: what was sent when, or what is owed by when (``short``: years of now left out)."""
     event, message = followup.event, followup.message
+    this_year = now if short else None
+
+    def at(moment: datetime) -> str:
+        return when(event, moment, now=this_year)
+
     if followup.status is Status.SKIPPED:
         return skipped_reason(event)
     if followup.status is Status.UPCOMING:
-        return (
-            f"event ends {when(event, event.end)}; note due by {when(event, followup.deadline or event.end)}"
-        )
+        return f"event ends {at(event.end)}; note due by {at(followup.deadline or event.end)}"
     if followup.status is Status.DUE:
-        return (
-            f"{_relative(followup.hours_left or 0.0)} left — due by {when(event, followup.deadline or now)}"
-        )
+        return f"{_relative(followup.hours_left or 0.0)} left — due by {at(followup.deadline or now)}"
     if followup.status is Status.MISSING:
         overdue = hours(now - (followup.deadline or now))
-        return f"no note; deadline was {when(event, followup.deadline or now)} ({_relative(overdue)} ago)"
+        return f"no note; deadline was {at(followup.deadline or now)} ({_relative(overdue)} ago)"
     assert message is not None
-    sent = f"{when(event, message.date)} {message.subject!r}"
+    sent = f"{at(message.date)} {message.subject!r}"
     if followup.status is Status.LATE:
         late_by = hours(message.date - (followup.deadline or message.date))
         return f"sent {sent}, {_relative(late_by)} after the deadline"

@@ -18,7 +18,7 @@ import logging
 import os
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import BinaryIO
@@ -66,8 +66,16 @@ class _FileSource:
 
     kind = "file"
 
-    def __init__(self, path: str | Path, *, me: Iterable[str] | None = None) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        me: Iterable[str] | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> None:
+        """``progress(done, total)`` is called as the file is read (mbox: bytes; Maildir: messages)."""
         self.path = Path(path)
+        self.progress = progress
         self.me = None if me is None else frozenset(normalize_address(address) for address in me)
         self.messages_scanned = 0
         self.warnings: tuple[str, ...] = ()
@@ -172,12 +180,15 @@ class MboxSource(_FileSource):
         where = str(self.path)
         try:
             with self._open() as scanner, open(self.path, "rb") as reader:
+                size = os.fstat(scanner.fileno()).st_size
                 starts = _message_starts(scanner)
                 start = next(starts, None)
                 number = 0
                 while start is not None:
                     following = next(starts, None)
                     from_line, header_block = _read_entry(reader, start, following)
+                    if self.progress is not None:
+                        self.progress(size if following is None else following, size)
                     yield str(number), header_block, _from_line_date(from_line)
                     number += 1
                     start = following
@@ -221,23 +232,27 @@ class MaildirSource(_FileSource):
     def _raw_messages(self) -> Iterator[tuple[str, bytes | _TooLarge, datetime | None]]:
         self._check()
         try:
+            listing = []
             for sub in ("new", "cur"):
                 with os.scandir(self.path / sub) as entries:
                     names = sorted(entry.name for entry in entries if not entry.name.startswith("."))
-                for name in names:
-                    key = name.split(":", 1)[0]
-                    try:
-                        handle = open_regular_file(self.path / sub / name)
-                    except (FileNotFoundError, IsADirectoryError):
-                        continue  # moved or deleted by a mail client while we read
-                    if handle is None:
-                        self._reader.skip(key, "it is not a regular file")
-                        continue
-                    with handle:
-                        # A Maildir file's mtime is its delivery time (as in the stdlib's
-                        # MaildirMessage); reading the whole message for it would parse bodies.
-                        delivered = datetime.fromtimestamp(os.fstat(handle.fileno()).st_mtime, UTC)
-                        yield key, _read_header_block(handle), delivered
+                listing += [(sub, name) for name in names]
+            for done, (sub, name) in enumerate(listing, start=1):
+                if self.progress is not None:
+                    self.progress(done, len(listing))
+                key = name.split(":", 1)[0]
+                try:
+                    handle = open_regular_file(self.path / sub / name)
+                except (FileNotFoundError, IsADirectoryError):
+                    continue  # moved or deleted by a mail client while we read
+                if handle is None:
+                    self._reader.skip(key, "it is not a regular file")
+                    continue
+                with handle:
+                    # A Maildir file's mtime is its delivery time (as in the stdlib's
+                    # MaildirMessage); reading the whole message for it would parse bodies.
+                    delivered = datetime.fromtimestamp(os.fstat(handle.fileno()).st_mtime, UTC)
+                    yield key, _read_header_block(handle), delivered
         except OSError as exc:
             raise MailboxError(
                 f"cannot read {self.path}: {exc.strerror or exc}", path=str(self.path)
