@@ -15,10 +15,11 @@ import shlex
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 
 from .errors import UsageError
 
-__all__ = ["PASSWORD_COMMAND_LIMIT", "read_secret"]
+__all__ = ["PASSWORD_COMMAND_LIMIT", "read_secret", "run_password_command"]
 
 
 def read_secret(args: argparse.Namespace) -> tuple[str | None, str | None]:
@@ -90,28 +91,37 @@ def _from_command(command: str) -> str:
         raise UsageError(f"--password-command cannot be split into words: {exc}") from None
     if not argv:
         raise UsageError("--password-command is empty")
+    return run_password_command(argv, "--password-command")
+
+
+def run_password_command(argv: Sequence[str], label: str) -> str:
+    """The first line of what ``argv`` prints (no shell, 120 s, PASSWORD_COMMAND_LIMIT), as UTF-8.
+
+    ``label`` names where the command came from in messages (``--password-command``, or
+    ``account 'work': password_command``). Its output is never shown, even on failure.
+    """
+    argv = list(argv)
     try:
         returncode, output = _run_capped(argv, limit=PASSWORD_COMMAND_LIMIT, timeout=120)
     except FileNotFoundError:
-        raise UsageError(f"--password-command: {argv[0]!r} was not found") from None
+        raise UsageError(f"{label}: {argv[0]!r} was not found") from None
     except (OSError, subprocess.TimeoutExpired) as exc:
-        raise UsageError(f"--password-command {argv[0]!r} failed: {type(exc).__name__}") from None
+        raise UsageError(f"{label} {argv[0]!r} failed: {type(exc).__name__}") from None
     if output is None:
         raise UsageError(
-            f"--password-command {argv[0]!r} printed more than {PASSWORD_COMMAND_LIMIT // 1024} KiB — "
+            f"{label} {argv[0]!r} printed more than {PASSWORD_COMMAND_LIMIT // 1024} KiB — "
             "a password is one line"
         )
     if returncode != 0:
-        raise UsageError(f"--password-command {argv[0]!r} failed with exit code {returncode}")
+        raise UsageError(f"{label} {argv[0]!r} failed with exit code {returncode}")
     first_line = output.split(b"\n", 1)[0].removesuffix(b"\r")
     try:
         password = first_line.decode("utf-8")  # not the locale's encoding: the same bytes everywhere
     except UnicodeDecodeError:
         # The decoder's message would show a byte of the password and where it is.
         raise UsageError(
-            f"--password-command {argv[0]!r} printed a first line that is not UTF-8 text — "
-            "passwords are read as UTF-8"
+            f"{label} {argv[0]!r} printed a first line that is not UTF-8 text — passwords are read as UTF-8"
         ) from None
     if not password:
-        raise UsageError(f"--password-command {argv[0]!r} printed nothing on its first line")
+        raise UsageError(f"{label} {argv[0]!r} printed nothing on its first line")
     return password

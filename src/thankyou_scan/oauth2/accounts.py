@@ -97,7 +97,7 @@ def sign_in(
     open_browser: Callable[[str], object] = webbrowser.open,
     show: Callable[[str], None] = to_stderr,
     ask: Callable[[str], str] = ask_on_stderr,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], None] | None = None,
     clock: Callable[[], float] = time.time,
     timeout: float = 300.0,
 ) -> TokenStore:

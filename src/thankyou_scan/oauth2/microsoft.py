@@ -77,15 +77,16 @@ def authorize_device(
     client: MicrosoftClient,
     *,
     show: Callable[[str], None] = to_stderr,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], None] | None = None,
     clock: Callable[[], float] = time.time,
 ) -> dict[str, Any]:
     """Run the device-code sign-in; returns the token record to store.
 
     ``show`` is given the address and the code to enter there. The token endpoint is
     polled every ``interval`` seconds (five more after each ``slow_down``) until the user
-    has signed in, declined, or the code expired.
+    has signed in, declined, or the code expired. ``sleep`` defaults to ``time.sleep``.
     """
+    wait = sleep or time.sleep
     answer = call_endpoint(
         client.device_code_uri, {"client_id": client.client_id, "scope": client.scope}, timeout=30
     )
@@ -101,7 +102,7 @@ def authorize_device(
     )
     form = {"grant_type": DEVICE_CODE_GRANT, "client_id": client.client_id, "device_code": device_code}
     while True:
-        sleep(min(interval, max(deadline - clock(), 0.0)))
+        wait(min(interval, max(deadline - clock(), 0.0)))
         if clock() >= deadline:
             raise OAuth2Error("the sign-in code expired before sign-in was finished — sign in again")
         try:
