@@ -595,3 +595,27 @@ def test_the_scan_logs_in_with_xoauth2_using_the_stored_token(
     assert token not in " ".join(sys.argv) and token not in " ".join(os.environ.values())
     out, err = capsys.readouterr()
     assert token not in out + err + caplog.text
+
+
+def test_thankyou_scan_auth_on_the_command_line(
+    google: FakeGoogle, gmail: Account, monkeypatch: pytest.MonkeyPatch, run_cli: Any
+) -> None:
+    from thankyou_scan import cli
+
+    monkeypatch.setattr(cli, "_resolve_account", {"gmail": gmail}.__getitem__)
+    browser = google.browser()
+    monkeypatch.setattr(webbrowser, "open", lambda url: browser(url) or True)
+    code, out, err = run_cli("auth", "gmail")
+    assert (code, out) == (0, ""), err
+    assert "Signed in" in err
+    google.refresh_tokens.clear()
+    google.revoke_status = 400
+    token_store(gmail).save({"refresh_token": "refresh-1", "expires_at": 0})
+    code, out, err = run_cli("auth", "gmail", "--revoke")
+    assert code == 0 and "could not be asked to revoke" in err
+    code, out, err = run_cli("auth", "gmail", "--headless", "--revoke")
+    assert code == 2 and err.startswith("thankyou-scan: error: --revoke signs out")
+    monkeypatch.setattr(sys, "stdin", io.StringIO("http://127.0.0.1:1/?state=x&code=code-9\n"))
+    code, out, err = run_cli("auth", "gmail", "--headless")
+    assert code == 3 and "error: that is not the address Google sent the browser to" in err
+    assert_no_secrets(out, err)

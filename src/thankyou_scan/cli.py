@@ -22,8 +22,10 @@ from pathlib import Path
 
 from . import __version__
 from .calendar import Calendar, load_calendar
+from .cli_auth import add_auth_parser, run_auth
 from .cli_secrets import read_secret
 from .cli_values import check_values, parse_now
+from .config import Account
 from .errors import FolderNotFoundError, MailboxError, ThankyouScanError, UsageError
 from .message import normalize_address
 from .paths import cache_dir
@@ -128,6 +130,8 @@ def build_parser() -> argparse.ArgumentParser:
     folders.add_argument("--imap-host", required=True, metavar="HOST", help="the IMAP server")
     _imap_options(folders)
     _common(folders)
+
+    _common(add_auth_parser(commands))
     return parser
 
 
@@ -347,7 +351,25 @@ FLAGS = {
 }
 """The flag for each library parameter an error message may ask to change (ThankyouScanError.options)."""
 
-_COMMANDS = {"scan": _cmd_scan, "demo": _cmd_demo, "check": _cmd_check, "folders": _cmd_folders}
+
+def _resolve_account(name: str) -> Account:
+    """The config file's account ``name`` (a stand-in until the config loader is wired here)."""
+    raise UsageError(
+        f"no account {name!r}: accounts come from the config file, which this build does not read yet"
+    )
+
+
+def _cmd_auth(args: argparse.Namespace) -> int:
+    return run_auth(args, _resolve_account(args.account))
+
+
+_COMMANDS = {
+    "scan": _cmd_scan,
+    "demo": _cmd_demo,
+    "check": _cmd_check,
+    "folders": _cmd_folders,
+    "auth": _cmd_auth,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
