@@ -1,16 +1,18 @@
-"""Give thankyou-scan read access to your Gmail with OAuth2 (instead of an app password).
+"""The Gmail OAuth2 sign-in, written against the library (thankyou_scan.oauth2).
 
-Once, after creating a "Desktop app" OAuth client in Google Cloud Console (docs/gmail.md):
+Users sign in with the CLI, which does the same for every account of the config file
+(docs/daily-use.md):
+
+    thankyou-scan auth gmail                 # or: --headless, --port N, --revoke
+
+This script shows the library calls underneath, for a program of your own:
 
     python examples/gmail_oauth2.py --client-secret client_secret.json --user you@gmail.com
+    python examples/gmail_oauth2.py ... --headless       # no browser here: paste the redirect back
+    python examples/gmail_oauth2.py ... --print-token    # a fresh access token (refreshed when needed)
 
-This opens Google's consent page for the scope https://mail.google.com/ (IMAP needs
-it), then stores the refresh token in the system keyring when the `keyring` extra is
-installed, else in ~/.config/thankyou-scan/gmail-oauth2-<address>.json (mode 0600).
-Scans then refresh access tokens by themselves (examples/gmail_scan.py). For the CLI:
-
-    export GMAIL_TOKEN=$(python examples/gmail_oauth2.py --client-secret client_secret.json --user you@gmail.com --print-token)
-    thankyou-scan scan --calendar calendar.yaml --imap-host imap.gmail.com --user you@gmail.com --oauth2-token-env GMAIL_TOKEN
+Tokens go where `thankyou-scan auth` keeps them: the system keyring with the `keyring`
+extra, else ~/.config/thankyou-scan/gmail-oauth2-<address>.json (mode 0600).
 """
 
 from __future__ import annotations
@@ -25,9 +27,12 @@ from thankyou_scan.oauth2 import (
     OAuth2Error,
     TokenStore,
     authorize,
+    authorize_pasted,
     default_token_store,
     load_client_secret,
 )
+
+HINT = "run examples/gmail_oauth2.py again without --print-token"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -39,16 +44,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--token-file", metavar="FILE", help="store the token in this file (mode 0600)")
     parser.add_argument("--print-token", action="store_true", help="print a valid access token and exit")
     parser.add_argument("--no-browser", action="store_true", help="only print the consent URL")
+    parser.add_argument("--headless", action="store_true", help="paste the redirected address back")
     args = parser.parse_args(argv)
 
-    store: TokenStore = FileTokenStore(args.token_file) if args.token_file else default_token_store(args.user)
+    store: TokenStore = (
+        FileTokenStore(args.token_file, hint=HINT)
+        if args.token_file
+        else default_token_store(args.user, hint=HINT)
+    )
     try:
         client = load_client_secret(args.client_secret)
         if args.print_token:
-            print(GmailOAuth2(client, store).access_token())
+            print(GmailOAuth2(client, store, hint=HINT).access_token())
             return 0
-        opener = (lambda url: None) if args.no_browser else webbrowser.open
-        store.save(authorize(client, user=args.user, open_browser=opener))
+        if args.headless:
+            record = authorize_pasted(client, user=args.user)
+        else:
+            record = authorize(
+                client,
+                user=args.user,
+                open_browser=(lambda url: None) if args.no_browser else webbrowser.open,
+            )
+        store.save(record)
     except OAuth2Error as error:
         print(f"gmail_oauth2: {error}", file=sys.stderr)
         return error.exit_code

@@ -4,7 +4,8 @@
     export GMAIL_APP_PASSWORD='abcd efgh ijkl mnop'      # an app password: docs/gmail.md
     python examples/gmail_scan.py calendar.yaml          # add --json for the JSON report
 
-Or, with OAuth2 instead of an app password (once: python examples/gmail_oauth2.py ...):
+Or, with OAuth2 instead of an app password (once: `thankyou-scan auth`, or
+python examples/gmail_oauth2.py ...):
 
     export GMAIL_CLIENT_SECRET=client_secret.json
     python examples/gmail_scan.py calendar.yaml
@@ -38,8 +39,7 @@ def credentials(address: str) -> dict[str, str]:
         oauth = GmailOAuth2(load_client_secret(client_secret), store)
         return {"oauth2_token": oauth.access_token()}
     raise thankyou_scan.UsageError(
-        "set GMAIL_APP_PASSWORD to an app password, or GMAIL_CLIENT_SECRET after running "
-        "examples/gmail_oauth2.py (see docs/gmail.md)"
+        "set GMAIL_APP_PASSWORD to an app password, or GMAIL_CLIENT_SECRET after signing in (docs/gmail.md)"
     )
 
 

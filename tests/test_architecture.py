@@ -24,9 +24,20 @@ def test_sources_never_import_matching_rendering_or_the_cli(module: str) -> None
     assert not any(name.startswith(("cli_", "calendar")) for name in found), found
 
 
-@pytest.mark.parametrize("module", ["oauth2.py", "token_endpoint.py", "network.py"])
+@pytest.mark.parametrize(
+    "module",
+    [
+        "token_endpoint.py",
+        "network.py",
+        *sorted(f"oauth2/{path.name}" for path in (SRC / "oauth2").glob("*.py")),
+    ],
+)
 def test_oauth2_imports_no_imap_code(module: str) -> None:
-    assert not any(name.startswith("sources") for name in imports(SRC / module)), imports(SRC / module)
+    found = imports(SRC / module)
+    assert not any(name.split(".")[0] in {"sources", "pipeline", "matching", "render"} for name in found), (
+        found
+    )
+    assert not any(name.startswith("cli") for name in found), found
 
 
 def test_the_library_outside_the_cli_names_no_command_line_flags() -> None:

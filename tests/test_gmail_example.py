@@ -104,7 +104,7 @@ def test_oauth2_example_with_a_revoked_token_says_what_to_do(
     }
     result = run_example(greenmail, env)
     assert (result.returncode, result.stdout) == (3, "")
-    assert "run the consent step again" in result.stderr
+    assert "sign in again" in result.stderr
     assert "Traceback" not in result.stderr
 
 

@@ -75,7 +75,7 @@ def test_access_token_is_reused_until_it_expires_then_refreshed(
     assert stat.S_IMODE(store.path.stat().st_mode) == 0o600
 
 
-def test_revoked_refresh_token_says_to_run_consent_again(
+def test_revoked_refresh_token_says_to_sign_in_again(
     google: FakeGoogle, client: ClientSecret, tmp_path: Path
 ) -> None:
     store = FileTokenStore(tmp_path / "t.json")
@@ -83,15 +83,15 @@ def test_revoked_refresh_token_says_to_run_consent_again(
     with pytest.raises(OAuth2Error) as caught:
         GmailOAuth2(client, store).access_token()
     message = str(caught.value)
-    assert "expired or revoked" in message and "run the consent step again" in message
+    assert "expired or revoked" in message and "sign in again with `thankyou-scan auth" in message
     assert "revoked-long-ago" not in message
 
 
 def test_missing_or_corrupt_token_files(client: ClientSecret, tmp_path: Path) -> None:
-    with pytest.raises(OAuth2Error, match="no Gmail OAuth2 refresh token is stored yet"):
+    with pytest.raises(OAuth2Error, match="no Google OAuth2 token is stored yet"):
         GmailOAuth2(client, FileTokenStore(tmp_path / "none.json")).access_token()
     (tmp_path / "bad.json").write_text("{not json")
-    with pytest.raises(OAuth2Error, match="run the consent step again"):
+    with pytest.raises(OAuth2Error, match="cannot read the token file"):
         GmailOAuth2(client, FileTokenStore(tmp_path / "bad.json")).access_token()
 
 
@@ -103,7 +103,7 @@ def test_unreachable_token_endpoint(tmp_path: Path) -> None:
     )
     store = FileTokenStore(tmp_path / "t.json")
     store.save({"refresh_token": "refresh-1"})
-    with pytest.raises(OAuth2Error, match="cannot reach the token endpoint"):
+    with pytest.raises(OAuth2Error, match="cannot reach the OAuth2 endpoint"):
         GmailOAuth2(client, store).access_token()
 
 

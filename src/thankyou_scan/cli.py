@@ -23,6 +23,7 @@ from pathlib import Path
 from . import __version__
 from .calendar import Calendar, load_calendar
 from .cli_accounts import account_from_flags, chosen_accounts, imap_source, scan_calendar, the_config
+from .cli_auth import add_auth_parser, run_auth
 from .cli_completion import SHELLS, completion_script
 from .cli_init import add_init_parser, run_init
 from .cli_parser import CommandParser, add_color_option, add_view_options, parse_arguments
@@ -182,6 +183,7 @@ def build_parser() -> CommandParser:
     completion = commands.add_parser("completion", help="print the shell completion script (bash, zsh, fish)")
     completion.add_argument("shell", choices=SHELLS, help="the shell")
     _common(completion)
+    _common(add_auth_parser(commands))
     return parser
 
 
@@ -406,6 +408,15 @@ def _cmd_completion(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_auth(args: argparse.Namespace) -> int:
+    config = the_config(args)
+    if config is None:
+        raise UsageError(
+            f"auth {args.account}: no config file — create one with: thankyou-scan init (or give --config FILE)"
+        )
+    return run_auth(args, config.account(args.account))
+
+
 _COMMANDS = {
     "scan": _cmd_scan,
     "demo": _cmd_demo,
@@ -413,6 +424,7 @@ _COMMANDS = {
     "folders": _cmd_folders,
     "init": run_init,
     "completion": _cmd_completion,
+    "auth": _cmd_auth,
 }
 
 

@@ -13,7 +13,8 @@ import logging
 from collections.abc import Callable
 
 from .calendar import Calendar, load_calendars
-from .cli_secrets import account_secret, read_secret
+from .cli_auth import account_secret
+from .cli_secrets import read_secret
 from .config import Account, Config, find_config, load_config
 from .errors import UsageError
 from .paths import cache_dir

@@ -17,16 +17,9 @@ import sys
 import time
 from collections.abc import Sequence
 
-from .config import Account
 from .errors import UsageError
 
-__all__ = [
-    "KEYRING_SERVICE",
-    "PASSWORD_COMMAND_LIMIT",
-    "account_secret",
-    "read_secret",
-    "run_password_command",
-]
+__all__ = ["PASSWORD_COMMAND_LIMIT", "read_secret", "run_password_command"]
 
 
 def read_secret(args: argparse.Namespace) -> tuple[str | None, str | None]:
@@ -101,73 +94,34 @@ def _from_command(command: str) -> str:
     return run_password_command(argv, "--password-command")
 
 
-def run_password_command(argv: Sequence[str], what: str) -> str:
-    """The first line a password manager's command prints (no shell, bounded); ``what`` names it in errors."""
+def run_password_command(argv: Sequence[str], label: str) -> str:
+    """The first line of what ``argv`` prints (no shell, 120 s, PASSWORD_COMMAND_LIMIT), as UTF-8.
+
+    ``label`` names where the command came from in messages (``--password-command``, or
+    ``account 'work': password_command``). Its output is never shown, even on failure.
+    """
     argv = list(argv)
     try:
         returncode, output = _run_capped(argv, limit=PASSWORD_COMMAND_LIMIT, timeout=120)
     except FileNotFoundError:
-        raise UsageError(f"{what}: {argv[0]!r} was not found") from None
+        raise UsageError(f"{label}: {argv[0]!r} was not found") from None
     except (OSError, subprocess.TimeoutExpired) as exc:
-        raise UsageError(f"{what} {argv[0]!r} failed: {type(exc).__name__}") from None
+        raise UsageError(f"{label} {argv[0]!r} failed: {type(exc).__name__}") from None
     if output is None:
         raise UsageError(
-            f"{what} {argv[0]!r} printed more than {PASSWORD_COMMAND_LIMIT // 1024} KiB — a password is one line"
+            f"{label} {argv[0]!r} printed more than {PASSWORD_COMMAND_LIMIT // 1024} KiB — "
+            "a password is one line"
         )
     if returncode != 0:
-        raise UsageError(f"{what} {argv[0]!r} failed with exit code {returncode}")
+        raise UsageError(f"{label} {argv[0]!r} failed with exit code {returncode}")
     first_line = output.split(b"\n", 1)[0].removesuffix(b"\r")
     try:
         password = first_line.decode("utf-8")  # not the locale's encoding: the same bytes everywhere
     except UnicodeDecodeError:
         # The decoder's message would show a byte of the password and where it is.
         raise UsageError(
-            f"{what} {argv[0]!r} printed a first line that is not UTF-8 text — passwords are read as UTF-8"
+            f"{label} {argv[0]!r} printed a first line that is not UTF-8 text — passwords are read as UTF-8"
         ) from None
     if not password:
-        raise UsageError(f"{what} {argv[0]!r} printed nothing on its first line")
+        raise UsageError(f"{label} {argv[0]!r} printed nothing on its first line")
     return password
-
-
-def account_secret(account: Account) -> tuple[str | None, str | None]:
-    """(password, OAuth2 token) for a config file's account, one of them set, by the account's one way."""
-    what = f"account {account.name!r}:"
-    if account.password_command:
-        return run_password_command(account.password_command, f"{what} password_command"), None
-    if account.password_env:
-        return _from_env(account.password_env, f"{what} password_env"), None
-    if account.keyring:
-        return _from_keyring(account), None
-    if account.oauth2:
-        return None, _oauth2_token(account)
-    raise UsageError(f"{what} no way to its password is configured")
-
-
-def _oauth2_token(account: Account) -> str:
-    raise UsageError(f"account {account.name!r}: OAuth2 sign-in is wired in with `thankyou-scan auth`")
-
-
-KEYRING_SERVICE = "thankyou-scan"
-"""The service name of the passwords in the system keyring (the username is the account's login)."""
-
-
-def _from_keyring(account: Account) -> str:
-    what = f"account {account.name!r}: keyring"
-    try:
-        import keyring
-        import keyring.errors
-    except ImportError:
-        raise UsageError(
-            f"{what} needs the keyring package — install it with: pipx inject thankyou-scan keyring "
-            "(or pip install 'thankyou-scan[keyring]')"
-        ) from None
-    try:
-        password = keyring.get_password(KEYRING_SERVICE, account.user)
-    except keyring.errors.KeyringError as exc:
-        raise UsageError(f"{what}: the system keyring cannot be used ({type(exc).__name__})") from None
-    if not password:
-        raise UsageError(
-            f"{what}: no password is stored for {account.user} — store it with: "
-            f"keyring set {KEYRING_SERVICE} {account.user}"
-        )
-    return str(password)

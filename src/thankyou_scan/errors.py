@@ -9,7 +9,7 @@ an exit code (``exit_code``)::
     ├── CalendarError                  the calendar file is wrong; exit 2
     ├── ConfigError                    the config file is wrong; exit 2
     ├── MessageError                   one message cannot be parsed (sources skip it and count it)
-    ├── OAuth2Error                    getting or refreshing a Gmail OAuth2 token failed; exit 3
+    ├── OAuth2Error                    signing in, or getting or refreshing an OAuth2 token, failed; exit 3
     └── SourceError                    mail could not be read; exit 3
         ├── MailboxError               an mbox or Maildir cannot be opened or read
         └── ImapError                  IMAP; ``host`` says which server
@@ -100,9 +100,19 @@ class MessageError(ThankyouScanError):
 
 
 class OAuth2Error(ThankyouScanError):
-    """Getting or refreshing an OAuth2 token failed (consent, refresh, the token store)."""
+    """Getting or refreshing an OAuth2 token failed (consent, refresh, the token store).
+
+    ``reason`` is the endpoint's ``error`` code (``invalid_grant``,
+    ``authorization_pending``...) and ``description`` its ``error_description`` (scrubbed
+    of secrets), when the endpoint gave them, else ``""``.
+    """
 
     exit_code = 3
+
+    def __init__(self, message: str, *, reason: str = "", description: str = "") -> None:
+        self.reason = reason
+        self.description = description
+        super().__init__(message)
 
 
 class SourceError(ThankyouScanError):

@@ -1,6 +1,7 @@
-"""POSTs to an OAuth2 token endpoint: https, or plain http only to a checked loopback address.
+"""POSTs to an OAuth2 endpoint (token, device code, revoke): https, or plain http only to a
+checked loopback address.
 
-The endpoint's address comes from a file the user downloaded, and its answer is
+The endpoint's address comes from a file the user downloaded or wrote, and its answer is
 untrusted: the whole exchange is bounded in time (a socket timeout alone bounds only
 each read) and in size, and every odd answer is an OAuth2Error. Its words are
 scrubbed of the form's secrets before they are shown.
@@ -23,9 +24,10 @@ from .credentials import scrub
 from .errors import OAuth2Error, UsageError
 from .network import is_loopback, resolve_loopback
 
-__all__ = ["CONSENT_HINT", "MAX_ANSWER", "check_endpoint", "post_form"]
+__all__ = ["MAX_ANSWER", "SECRET_FIELDS", "call_endpoint", "check_endpoint", "post_form"]
 
-CONSENT_HINT = "run the consent step again (examples/gmail_oauth2.py, as docs/gmail.md shows)"
+SECRET_FIELDS = ("refresh_token", "client_secret", "code", "code_verifier", "device_code", "token")
+"""The form fields whose values never appear in what the endpoint's answer is turned into."""
 
 
 def check_endpoint(url: str) -> None:
@@ -130,7 +132,7 @@ def _opener(url: str, deadline: _Deadline) -> tuple[str, dict[str, str], urllib.
             f"refusing the OAuth2 endpoint {url!r}: {exc} — plain http is only for this machine"
         ) from None
     except OSError as exc:
-        raise OAuth2Error(f"cannot reach the token endpoint {url}: {exc}") from None
+        raise OAuth2Error(f"cannot reach the OAuth2 endpoint {url}: {exc}") from None
     literal = f"[{address}]" if ":" in address else address
     direct = urllib.parse.urlunsplit(parts._replace(netloc=f"{literal}:{port}"))
     opener = urllib.request.build_opener(_NoRedirect, urllib.request.ProxyHandler({}), _HTTPHandler(deadline))
@@ -138,17 +140,32 @@ def _opener(url: str, deadline: _Deadline) -> tuple[str, dict[str, str], urllib.
 
 
 def post_form(url: str, fields: dict[str, str], timeout: float) -> dict[str, Any]:
-    """POST a form to a token endpoint; returns the JSON answer (raises OAuth2Error with Google's reason).
+    """POST a form to a token endpoint; returns its JSON answer, which holds an access token.
 
-    The endpoint's words are scrubbed of the form's secrets: a hostile one could echo them.
+    Raises OAuth2Error with the endpoint's reason (``reason`` is its ``error`` code). The
+    endpoint's words are scrubbed of the form's secrets: a hostile one could echo them.
     The whole exchange takes at most ``timeout`` seconds and reads at most MAX_ANSWER bytes.
+    """
+    data = call_endpoint(url, fields, timeout)
+    if not isinstance(data.get("access_token"), str) or not data["access_token"]:
+        raise OAuth2Error(f"the token endpoint {url} answered without an access token")
+    expires_in = data.get("expires_in", 3600)
+    if isinstance(expires_in, bool) or not isinstance(expires_in, int | float) or not 0 < expires_in <= 10**8:
+        raise OAuth2Error(f"the token endpoint {url} answered an expires_in that is not a number of seconds")
+    return data
+
+
+def call_endpoint(url: str, fields: dict[str, str], timeout: float) -> dict[str, Any]:
+    """POST a form to an OAuth2 endpoint; returns its JSON object (``{}`` for an empty answer).
+
+    Bounded and scrubbed as :func:`post_form`, which adds the checks of a token answer.
     """
     deadline = _Deadline(timeout)
     try:
         return _exchange(url, fields, deadline)
     except OAuth2Error:
         if deadline.expired:
-            raise OAuth2Error(f"the token endpoint {url} did not answer within {timeout:g} s") from None
+            raise OAuth2Error(f"the OAuth2 endpoint {url} did not answer within {timeout:g} s") from None
         raise
     finally:
         deadline.cancel()
@@ -156,11 +173,7 @@ def post_form(url: str, fields: dict[str, str], timeout: float) -> dict[str, Any
 
 def _exchange(url: str, fields: dict[str, str], deadline: _Deadline) -> dict[str, Any]:
     target, headers, opener = _opener(url, deadline)
-    secrets = [
-        fields[name]
-        for name in ("refresh_token", "client_secret", "code", "code_verifier")
-        if fields.get(name)
-    ]
+    secrets = [fields[name] for name in SECRET_FIELDS if fields.get(name)]
     request = urllib.request.Request(
         target,
         data=urllib.parse.urlencode(fields).encode(),
@@ -180,34 +193,33 @@ def _exchange(url: str, fields: dict[str, str], deadline: _Deadline) -> dict[str
             body = {}
         error = str(body.get("error", "")) if isinstance(body, dict) else ""
         description = str(body.get("error_description", "")) if isinstance(body, dict) else ""
-        error, description = scrub(error, secrets), scrub(description, secrets)
-        if error == "invalid_grant":
-            raise OAuth2Error(
-                f"Google no longer accepts the stored refresh token ({description or 'expired or revoked'}) — "
-                f"{CONSENT_HINT}"
-            ) from None
+        error, description = scrub(error, secrets)[:100], _first_sentence(scrub(description, secrets))
+        said = f"{error}: {description}" if error and description else error or description
         raise OAuth2Error(
-            f"the token endpoint answered HTTP {exc.code} {error} {description}".strip()
+            f"the OAuth2 endpoint {url} answered HTTP {exc.code} {said}".strip(),
+            reason=error,
+            description=description,
         ) from None
     except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as exc:
         reason = scrub(str(getattr(exc, "reason", exc)), secrets)
-        raise OAuth2Error(f"cannot reach the token endpoint {url}: {reason or type(exc).__name__}") from None
-    if (
-        not isinstance(data, dict)
-        or not isinstance(data.get("access_token"), str)
-        or not data["access_token"]
-    ):
-        raise OAuth2Error(f"the token endpoint {url} answered without an access token")
-    expires_in = data.get("expires_in", 3600)
-    if isinstance(expires_in, bool) or not isinstance(expires_in, int | float) or not 0 < expires_in <= 10**8:
-        raise OAuth2Error(f"the token endpoint {url} answered an expires_in that is not a number of seconds")
+        raise OAuth2Error(f"cannot reach the OAuth2 endpoint {url}: {reason or type(exc).__name__}") from None
+    if not isinstance(data, dict):
+        raise OAuth2Error(f"the OAuth2 endpoint {url} answered something other than a JSON object")
     return data
 
 
+def _first_sentence(description: str, limit: int = 200) -> str:
+    """Microsoft's descriptions run on with trace and correlation IDs and timestamps: keep the start."""
+    first = description.strip().splitlines()[0] if description.strip() else ""
+    return first if len(first) <= limit else first[: limit - 1] + "…"
+
+
 def _json_answer(body: bytes) -> Any:
-    """A token endpoint's JSON, refused when too long or nested too deeply (a hostile endpoint)."""
+    """An endpoint's JSON, refused when too long or nested too deeply (a hostile endpoint)."""
     if len(body) > MAX_ANSWER:
-        raise OAuth2Error(f"the token endpoint answered more than {MAX_ANSWER // 1024} KiB")
+        raise OAuth2Error(f"the OAuth2 endpoint answered more than {MAX_ANSWER // 1024} KiB")
+    if not body.strip():
+        return {}  # Google's revoke endpoint answers 200 with nothing
     try:
         return json.loads(body.decode("utf-8"))
     except RecursionError:
