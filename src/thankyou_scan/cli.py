@@ -21,7 +21,8 @@ from importlib import resources
 from pathlib import Path
 
 from . import __version__
-from .calendar import Calendar, load_calendar
+from .calendar import Calendar
+from .cli_import import add_import_parser, load_calendar_file, run_import
 from .cli_secrets import read_secret
 from .cli_values import check_values, parse_now
 from .errors import FolderNotFoundError, MailboxError, ThankyouScanError, UsageError
@@ -128,6 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
     folders.add_argument("--imap-host", required=True, metavar="HOST", help="the IMAP server")
     _imap_options(folders)
     _common(folders)
+    add_import_parser(commands)
     return parser
 
 
@@ -265,7 +267,9 @@ def _imap_source(args: argparse.Namespace) -> ImapSource:
 
 def _cmd_scan(args: argparse.Namespace) -> int:
     now = parse_now(args.now) if args.now is not None else datetime.now(timezone.utc)
-    calendar = load_calendar(args.calendar, check_deliverability=args.check_deliverability)
+    calendar = load_calendar_file(
+        args.calendar, check_deliverability=args.check_deliverability, me=args.me, now=now
+    )
     _warn_calendar(calendar)
     if args.imap_host:
         if args.me:
@@ -293,7 +297,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     with ExitStack() as stack:
         calendar_path = stack.enter_context(resources.as_file(data / "demo-calendar.yaml"))
         mbox_path = stack.enter_context(resources.as_file(data / "demo-sent.mbox"))
-        calendar = load_calendar(calendar_path)
+        calendar = load_calendar_file(str(calendar_path))
         report = scan(calendar, MboxSource(mbox_path, me=calendar.me), now=now)
     _emit(render(report, args.format), args.output)
     if args.format == "text" and args.output is None:
@@ -305,7 +309,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
-    calendar = load_calendar(args.file, check_deliverability=args.check_deliverability)
+    calendar = load_calendar_file(args.file, check_deliverability=args.check_deliverability)
     _warn_calendar(calendar)
     _warn_placeholder_me(calendar)
     print(render_check(calendar), end="")
@@ -347,7 +351,13 @@ FLAGS = {
 }
 """The flag for each library parameter an error message may ask to change (ThankyouScanError.options)."""
 
-_COMMANDS = {"scan": _cmd_scan, "demo": _cmd_demo, "check": _cmd_check, "folders": _cmd_folders}
+_COMMANDS = {
+    "scan": _cmd_scan,
+    "demo": _cmd_demo,
+    "check": _cmd_check,
+    "folders": _cmd_folders,
+    "import": run_import,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
