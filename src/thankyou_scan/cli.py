@@ -21,7 +21,7 @@ from importlib import resources
 from pathlib import Path
 
 from . import __version__
-from .calendar import Calendar
+from .calendar import Calendar, load_calendar
 from .cli_import import add_import_parser, load_calendar_file, run_import
 from .cli_secrets import read_secret
 from .cli_values import check_values, parse_now
@@ -297,7 +297,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     with ExitStack() as stack:
         calendar_path = stack.enter_context(resources.as_file(data / "demo-calendar.yaml"))
         mbox_path = stack.enter_context(resources.as_file(data / "demo-sent.mbox"))
-        calendar = load_calendar_file(str(calendar_path))
+        calendar = load_calendar(calendar_path)
         report = scan(calendar, MboxSource(mbox_path, me=calendar.me), now=now)
     _emit(render(report, args.format), args.output)
     if args.format == "text" and args.output is None:
