@@ -29,7 +29,6 @@ __all__ = [
     "Person",
     "Policy",
     "load_calendar",
-    "load_calendars",
     "merge_calendars",
     "parse_calendar",
     "parse_duration",
@@ -72,26 +71,6 @@ def load_calendar(path: str | Path, *, check_deliverability: bool = False) -> Ca
             name, f"is larger than {MAX_CALENDAR_BYTES // (1024 * 1024)} MB — is this really a calendar?"
         )
     return parse_calendar(_decode(data, name), path=name, check_deliverability=check_deliverability)
-
-
-def load_calendars(
-    paths: Sequence[str | Path], *, me: Sequence[str] = (), check_deliverability: bool = False
-) -> Calendar:
-    """Read several calendar files as one (:func:`merge_calendars`), adding ``me`` to their addresses.
-
-    Raises:
-        CalendarError: a file is wrong (every file's problems are listed), or two files use one id.
-    """
-    calendars = []
-    problems: list[CalendarProblem] = []
-    for path in paths:
-        try:
-            calendars.append(load_calendar(path, check_deliverability=check_deliverability))
-        except CalendarError as exc:
-            problems.extend(exc.problems)
-    if problems:
-        raise CalendarError(problems)
-    return merge_calendars(calendars, me=me)
 
 
 def merge_calendars(calendars: Sequence[Calendar], *, me: Sequence[str] = ()) -> Calendar:

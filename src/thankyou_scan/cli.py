@@ -22,9 +22,17 @@ from pathlib import Path
 
 from . import __version__
 from .calendar import Calendar, load_calendar
-from .cli_accounts import account_from_flags, chosen_accounts, imap_source, scan_calendar, the_config
+from .cli_accounts import (
+    account_from_flags,
+    chosen_accounts,
+    imap_source,
+    load_calendar_file,
+    scan_calendar,
+    the_config,
+)
 from .cli_auth import add_auth_parser, run_auth
 from .cli_completion import SHELLS, completion_script
+from .cli_import import add_import_parser, run_import
 from .cli_init import add_init_parser, run_init
 from .cli_parser import CommandParser, add_color_option, add_view_options, parse_arguments
 from .cli_terminal import fit_line, output_width, progress, stderr_width, use_color
@@ -184,6 +192,7 @@ def build_parser() -> CommandParser:
     completion.add_argument("shell", choices=SHELLS, help="the shell")
     _common(completion)
     _common(add_auth_parser(commands))
+    add_import_parser(commands)
     return parser
 
 
@@ -297,7 +306,7 @@ def _cmd_scan(args: argparse.Namespace) -> int:
     if not (file_source or args.imap_host or accounts):
         where = f"add 'accounts:' to {config.path}" if config else "create a config with: thankyou-scan init"
         raise UsageError(f"no mail to read — give --imap-host, --mbox or --maildir, or {where}")
-    calendar = scan_calendar(args, config)
+    calendar = scan_calendar(args, config, now=now)
     _warn_calendar(calendar)
     if file_source:
         _warn_placeholder_me(calendar)
@@ -350,7 +359,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 def _cmd_check(args: argparse.Namespace) -> int:
     if args.file is not None:
-        calendar = load_calendar(args.file, check_deliverability=args.check_deliverability)
+        calendar = load_calendar_file(args.file, check_deliverability=args.check_deliverability)
     else:
         args.calendar = None
         calendar = scan_calendar(args, the_config(args))
@@ -425,6 +434,7 @@ _COMMANDS = {
     "init": run_init,
     "completion": _cmd_completion,
     "auth": _cmd_auth,
+    "import": run_import,
 }
 
 

@@ -10,22 +10,27 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from datetime import datetime
 
-from .calendar import Calendar, load_calendars
+from .calendar import Calendar, load_calendar, merge_calendars
 from .cli_auth import account_secret
 from .cli_secrets import read_secret
 from .config import Account, Config, find_config, load_config
-from .errors import UsageError
+from .errors import CalendarError, CalendarProblem, UsageError
 from .paths import cache_dir
 from .sources.cache import HeaderCache
 from .sources.imap import ImapSource
 
 __all__ = [
+    "DEFAULT_SECURITY",
+    "DEFAULT_TIMEOUT",
     "SECRET_FLAGS",
     "account_from_flags",
+    "account_secrets",
     "chosen_accounts",
     "imap_source",
+    "load_calendar_file",
     "scan_calendar",
     "the_config",
 ]
@@ -53,15 +58,46 @@ def the_config(args: argparse.Namespace) -> Config | None:
     return config
 
 
-def scan_calendar(args: argparse.Namespace, config: Config | None) -> Calendar:
-    """The calendar a scan reads: ``--calendar``, else the config's calendars, with the config's ``me`` added."""
+def load_calendar_file(
+    path: str, *, check_deliverability: bool = False, me: Iterable[str] = (), now: datetime | None = None
+) -> Calendar:
+    """A YAML calendar, or an .ics file read as one (its invitations' events)."""
+    from .invitations.load import is_ics_path, load_ics_calendar
+
+    if is_ics_path(path):
+        return load_ics_calendar(path, me=me, now=now, check_deliverability=check_deliverability)
+    return load_calendar(path, check_deliverability=check_deliverability)
+
+
+def scan_calendar(
+    args: argparse.Namespace, config: Config | None, *, now: datetime | None = None
+) -> Calendar:
+    """The calendar a scan reads: ``--calendar``, else the config's calendars (YAML or .ics), as one.
+
+    The config's ``me`` is added to the calendars' own; with ``--me``, it also keeps the
+    user out of the people of an .ics file's invitations.
+
+    Raises:
+        CalendarError: every file's problems, or an event id used in two files.
+        UsageError: no calendar is given or configured.
+    """
     paths = [args.calendar] if getattr(args, "calendar", None) else list(config.calendars if config else ())
     if not paths:
         where = f"put 'calendar:' in {config.path}" if config else "create a config with: thankyou-scan init"
         raise UsageError(f"no calendar to read — give --calendar FILE, or {where}")
-    return load_calendars(
-        paths, me=config.me if config else (), check_deliverability=args.check_deliverability
-    )
+    me = [*(config.me if config else ()), *(getattr(args, "me", None) or ())]
+    calendars: list[Calendar] = []
+    problems: list[CalendarProblem] = []
+    for path in paths:
+        try:
+            calendars.append(
+                load_calendar_file(str(path), check_deliverability=args.check_deliverability, me=me, now=now)
+            )
+        except CalendarError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise CalendarError(problems)
+    return merge_calendars(calendars, me=config.me if config else ())
 
 
 def chosen_accounts(args: argparse.Namespace, config: Config | None) -> list[Account]:
@@ -104,6 +140,17 @@ def _with_flags(account: Account, args: argparse.Namespace) -> Account:
     return dataclasses.replace(account, **changes)  # type: ignore[arg-type]
 
 
+def account_secrets(
+    account: Account, args: argparse.Namespace, *, from_flags: bool
+) -> tuple[str | None, str | None]:
+    """(password, token) for ``account``: from a secret flag when one is given (or the account is the flags'), else the account's way."""
+    if not account.verify and account.tls_ca:
+        raise UsageError("--tls-ca and --insecure-skip-verify contradict each other — give one")
+    if from_flags or any(getattr(args, flag, None) for flag in SECRET_FLAGS):
+        return read_secret(args)
+    return account_secret(account)
+
+
 def imap_source(
     account: Account,
     args: argparse.Namespace,
@@ -112,12 +159,7 @@ def imap_source(
     from_flags: bool,
 ) -> ImapSource:
     """An (unopened) :class:`ImapSource` for ``account``; its secret read now, from a flag or the account's way."""
-    if not account.verify and account.tls_ca:
-        raise UsageError("--tls-ca and --insecure-skip-verify contradict each other — give one")
-    if from_flags or any(getattr(args, flag, None) for flag in SECRET_FLAGS):
-        password, token = read_secret(args)
-    else:
-        password, token = account_secret(account)
+    password, token = account_secrets(account, args, from_flags=from_flags)
     return ImapSource(
         account.imap_host,
         user=account.user,
