@@ -175,6 +175,8 @@ def test_a_config_without_accounts_says_how_to_read_mail(run_cli: RunCli, tmp_pa
         config = write(tmp_path / "c.yaml", f"version: 1\ncalendar: {cal}\n")
         code, _, err = run_cli("--config", str(config))
         assert code == 2 and "no mail to read" in err and "add 'accounts:'" in err
+        code, out, err = run_cli("--config", str(config), "check")  # an option before the command
+        assert code == 0 and "OK" in out, err
         # Flags still work with a config: its calendar, the mbox of the command line.
         with resources.as_file(DATA / "demo-sent.mbox") as mbox:
             code, out, _ = run_cli("scan", "--config", str(config), "--mbox", str(mbox), "--now", DEMO_NOW)

@@ -443,7 +443,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        if not argv or (argv[0].startswith("-") and not {"-h", "--help", "--version"} & set(argv)):
+        no_command = not argv or (argv[0].startswith("-") and not set(_COMMANDS) & set(argv))
+        if no_command and not {"-h", "--help", "--version"} & set(argv):
             # No command: `scan` when there is a config file (`thankyou-scan --format json` too).
             if find_config(_config_flag(argv)) is not None:
                 argv.insert(0, "scan")
