@@ -23,6 +23,7 @@ from pathlib import Path
 from . import __version__
 from .calendar import Calendar, load_calendar
 from .cli_accounts import account_from_flags, chosen_accounts, imap_source, scan_calendar, the_config
+from .cli_drafts import add_drafts_parser, run_drafts
 from .cli_init import add_init_parser, run_init
 from .cli_values import check_values, parse_now
 from .config import find_config
@@ -150,6 +151,11 @@ def build_parser() -> argparse.ArgumentParser:
     _common(check)
 
     _common(add_init_parser(commands))
+
+    drafts = add_drafts_parser(commands)
+    _config_option(drafts)
+    _imap_options(drafts)
+    _common(drafts)
 
     folders = commands.add_parser("folders", help="list IMAP folders and the one a scan would read")
     server = folders.add_mutually_exclusive_group(required=True)
@@ -384,6 +390,7 @@ _COMMANDS = {
     "check": _cmd_check,
     "folders": _cmd_folders,
     "init": run_init,
+    "drafts": run_drafts,
 }
 
 
