@@ -20,7 +20,7 @@ def test_all_is_the_public_surface() -> None:
     public = {name for name in dir(thankyou_scan) if not name.startswith("_")} - {
         "calendar", "calendar_data", "calendar_events", "cli", "cli_values", "credentials", "errors", "matching", "message", "network", "oauth2", "paths", "pipeline",
         "report", "sources", "times", "token_endpoint", "yamlnodes", "cli_secrets", "cli_accounts", "cli_init",
-        "config",
+        "config", "drafts", "cli_drafts", "draft_templates",
     }  # fmt: skip
     assert public | {"__version__"} == EXPECTED
 
