@@ -381,6 +381,7 @@ FLAGS = {
     "verify": "--insecure-skip-verify",
     "timeout": "--timeout SECONDS",
     "folders": "--folder NAME",
+    "drafts_folder": "--drafts-folder NAME",
 }
 """The flag for each library parameter an error message may ask to change (ThankyouScanError.options)."""
 
