@@ -21,7 +21,7 @@ def test_all_is_the_public_surface() -> None:
         "calendar", "calendar_data", "calendar_events", "cli", "cli_values", "credentials", "errors", "matching", "message", "network", "oauth2", "paths", "pipeline",
         "report", "sources", "times", "token_endpoint", "yamlnodes", "cli_secrets", "cli_accounts", "cli_init",
         "config",
-        "cli_completion", "cli_parser", "cli_terminal", "cli_auth", "cli_import", "invitations",
+        "cli_completion", "cli_parser", "cli_terminal", "cli_auth", "cli_import", "invitations", "drafts", "cli_drafts", "draft_templates",
     }  # fmt: skip
     assert public | {"__version__"} == EXPECTED
 

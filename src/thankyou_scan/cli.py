@@ -32,6 +32,7 @@ from .cli_accounts import (
 )
 from .cli_auth import add_auth_parser, run_auth
 from .cli_completion import SHELLS, completion_script
+from .cli_drafts import add_drafts_parser, run_drafts
 from .cli_import import add_import_parser, run_import
 from .cli_init import add_init_parser, run_init
 from .cli_parser import CommandParser, add_color_option, add_view_options, parse_arguments
@@ -176,6 +177,11 @@ def build_parser() -> CommandParser:
     _common(check)
 
     _common(add_init_parser(commands))
+
+    drafts = add_drafts_parser(commands)
+    _config_option(drafts)
+    _imap_options(drafts)
+    _common(drafts)
 
     folders = commands.add_parser("folders", help="list IMAP folders and the one a scan would read")
     server = folders.add_mutually_exclusive_group(required=True)
@@ -408,6 +414,7 @@ FLAGS = {
     "verify": "--insecure-skip-verify",
     "timeout": "--timeout SECONDS",
     "folders": "--folder NAME",
+    "drafts_folder": "--drafts-folder NAME",
 }
 """The flag for each library parameter an error message may ask to change (ThankyouScanError.options)."""
 
@@ -435,6 +442,7 @@ _COMMANDS = {
     "completion": _cmd_completion,
     "auth": _cmd_auth,
     "import": run_import,
+    "drafts": run_drafts,
 }
 
 

@@ -8,6 +8,7 @@ an exit code (``exit_code``)::
     ├── UsageError                     a bad option or argument; exit 2
     ├── CalendarError                  the calendar file is wrong; exit 2
     ├── ConfigError                    the config file is wrong; exit 2
+    ├── TemplateError                  a drafts template cannot be used (``path``, ``line``); exit 2
     ├── MessageError                   one message cannot be parsed (sources skip it and count it)
     ├── OAuth2Error                    signing in, or getting or refreshing an OAuth2 token, failed; exit 3
     └── SourceError                    mail could not be read; exit 3
@@ -93,6 +94,18 @@ class ConfigError(ThankyouScanError):
     def __init__(self, problems: list[CalendarProblem] | tuple[CalendarProblem, ...]) -> None:
         self.problems = tuple(problems)
         super().__init__("\n".join(str(problem) for problem in self.problems))
+
+
+class TemplateError(ThankyouScanError):
+    """A drafts template cannot be read, compiled or rendered; ``path`` and ``line`` say where."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, path: str, line: int | None = None) -> None:
+        self.path = path
+        self.line = line
+        where = path if line is None else f"{path}:{line}"
+        super().__init__(f"{where}: {message}")
 
 
 class MessageError(ThankyouScanError):
