@@ -202,7 +202,9 @@ CASES: dict[str, Case] = {
         (("invite", "Invite", "2017-03-21T12:00Z", "2017-03-21T13:00Z", "UTC", False, ORGANIZER),),
         me=EVO_ME,
     ),
-    "evolution reply is not an invitation": Case(("evolution/invite-2.ics",), (), me=EVO_ME, invitation=False),
+    "evolution reply is not an invitation": Case(
+        ("evolution/invite-2.ics",), (), me=EVO_ME, invitation=False
+    ),
     "evolution request then reply then update": Case(
         ("evolution/invite-1.ics", "evolution/invite-2.ics", "evolution/invite-3.ics"),
         (("invite", "Invite (modified)", "2017-03-21T13:00Z", "2017-03-21T14:00Z", "UTC", False, ORGANIZER),),
@@ -329,7 +331,17 @@ CASES: dict[str, Case] = {
     ),
     "khal all-day over three days": Case(
         ("khal/event_d_long.ics",),
-        (("V042MJ8B3SJNFXQOJL6P53OFMHJE8Z3VZWOU", "Another Event", "2014-04-09", "2014-04-12", None, False, ()),),
+        (
+            (
+                "V042MJ8B3SJNFXQOJL6P53OFMHJE8Z3VZWOU",
+                "Another Event",
+                "2014-04-09",
+                "2014-04-12",
+                None,
+                False,
+                (),
+            ),
+        ),
     ),
     "khal floating RDATE": Case(
         ("khal/event_dt_rd.ics",),
@@ -540,9 +552,33 @@ CASES: dict[str, Case] = {
     "node-ical Exchange 'Customized Time Zone'": Case(
         ("node-ical/bad_ms_tz.ics",),
         (
-            ("1173422081SZR322@20200825T143500Z", "[private]", "2020-08-25T14:35Z", "2020-08-25T15:50Z", None, False, ()),
-            ("1173422081SZR322@20201105T153500Z", "[private]", "2020-11-05T15:35Z", "2020-11-05T16:50Z", None, False, ()),
-            ("1173422081SZR322@20201217T153500Z", "[private]", "2020-12-17T15:35Z", "2020-12-17T16:50Z", None, False, ()),
+            (
+                "1173422081SZR322@20200825T143500Z",
+                "[private]",
+                "2020-08-25T14:35Z",
+                "2020-08-25T15:50Z",
+                None,
+                False,
+                (),
+            ),
+            (
+                "1173422081SZR322@20201105T153500Z",
+                "[private]",
+                "2020-11-05T15:35Z",
+                "2020-11-05T16:50Z",
+                None,
+                False,
+                (),
+            ),
+            (
+                "1173422081SZR322@20201217T153500Z",
+                "[private]",
+                "2020-12-17T15:35Z",
+                "2020-12-17T16:50Z",
+                None,
+                False,
+                (),
+            ),
         ),
         exact=False,
         count=34,
@@ -556,7 +592,7 @@ CASES: dict[str, Case] = {
                 "Coffee with Jason",
                 "2002-10-28T22:00Z",
                 "2002-10-28T23:00Z",
-                "America/Los_Angeles",
+                "US/Pacific",  # an IANA name (a link), as written
                 False,
                 (),
             ),
@@ -565,7 +601,7 @@ CASES: dict[str, Case] = {
                 "Code Review",
                 "2002-11-27T20:00Z",
                 "2002-11-27T21:00Z",
-                "America/Los_Angeles",
+                "US/Pacific",  # an IANA name (a link), as written
                 False,
                 (),
             ),
@@ -574,7 +610,7 @@ CASES: dict[str, Case] = {
                 "Dinner with T",
                 "2002-12-17T04:00Z",
                 "2002-12-17T05:00Z",
-                "America/Los_Angeles",
+                "US/Pacific",  # an IANA name (a link), as written
                 False,
                 (),
             ),
@@ -693,3 +729,102 @@ def check(case: Case, events: list[ImportedEvent]) -> None:
 def test_corpus_file(name: str) -> None:
     case = CASES[name]
     check(case, read_files(case.files, case.me))
+
+
+# -- the same files as mail clients send them -----------------------------------------------------
+
+
+def wrap(ics: bytes, encoding: str, *, attach: bool = False, number: int = 1) -> bytes:
+    """A realistic invitation email around an .ics file: multipart/mixed > multipart/alternative
+    (text/plain, text/html, text/calendar; method=…) — Google's and Outlook's layout — and, with
+    ``attach``, the same file again as an ``invite.ics`` attachment (Google adds one). CRLF line ends."""
+    text = ics.decode("utf-8")
+    method = "REQUEST"
+    for line in text.splitlines():
+        if line.upper().startswith("METHOD:"):
+            method = line.split(":", 1)[1].strip().upper()
+
+    def body(data: bytes) -> bytes:
+        if encoding == "base64":
+            return base64.encodebytes(data)
+        return quopri.encodestring(data.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n"))
+
+    crlf = b"\r\n"
+    lines = [
+        b"From: Organizer <organizer@example.com>",
+        b"To: You <you@example.com>",
+        b"Subject: =?UTF-8?Q?Invitation=3A_caf=C3=A9?=",
+        b"Date: Tue, 3 Mar 2026 10:00:00 +0000",
+        f"Message-ID: <invite-{number}@example.com>".encode(),
+        b"MIME-Version: 1.0",
+        b'Content-Type: multipart/mixed; boundary="outer"',
+        b"",
+        b"--outer",
+        b'Content-Type: multipart/alternative; boundary="inner"',
+        b"",
+        b"--inner",
+        b'Content-Type: text/plain; charset="UTF-8"',
+        b"Content-Transfer-Encoding: quoted-printable",
+        b"",
+        quopri.encodestring("You have been invited — café at 10:00.\r\n".encode()),
+        b"--inner",
+        b'Content-Type: text/html; charset="UTF-8"',
+        b"Content-Transfer-Encoding: quoted-printable",
+        b"",
+        quopri.encodestring("<p>You have been invited &mdash; café</p>\r\n".encode()),
+        b"--inner",
+        f'Content-Type: text/calendar; charset="UTF-8"; method={method}'.encode(),
+        f"Content-Transfer-Encoding: {encoding}".encode(),
+        b"",
+        body(ics),
+        b"--inner--",
+    ]
+    if attach:
+        lines += [
+            b"--outer",
+            b'Content-Type: application/ics; name="invite.ics"',
+            b'Content-Disposition: attachment; filename="invite.ics"',
+            b"Content-Transfer-Encoding: base64",
+            b"",
+            base64.encodebytes(ics),
+        ]
+    lines += [b"--outer--", b""]
+    # encoded bodies come with LF line ends: every line ends in CRLF, as sent
+    return crlf.join(line.replace(b"\r\n", b"\n").rstrip(b"\n").replace(b"\n", crlf) for line in lines)
+
+
+INVITATIONS = [name for name, case in CASES.items() if case.invitation]
+
+
+@pytest.mark.parametrize("encoding", ["base64", "quoted-printable"])
+@pytest.mark.parametrize("name", INVITATIONS)
+def test_corpus_invitation_in_an_email(name: str, encoding: str) -> None:
+    case = CASES[name]
+    texts = []
+    for number, file in enumerate(case.files):
+        raw = wrap((DATA / file).read_bytes(), encoding, attach=number == 0, number=number)
+        texts += [(text, file) for text in calendar_parts(raw)]
+    assert len(texts) == len(case.files) + 1  # the attachment too: the same UID, read once
+    check(case, read_texts(texts, case.me))
+
+
+def test_corpus_invitations_through_an_mbox_and_a_maildir(tmp_path: Path) -> None:
+    """Several wrapped invitations in one mbox and one Maildir, read as `import` reads them."""
+    names = ["evolution request", "khal DURATION without DTEND", "node-ical quoted mailto and quoted TZID"]
+    raws = [
+        wrap((DATA / CASES[name].files[0]).read_bytes(), encoding, number=number)
+        for number, (name, encoding) in enumerate(
+            zip(names, ["base64", "quoted-printable", "base64"], strict=True)
+        )
+    ]
+    box = mailbox.mbox(str(tmp_path / "in.mbox"))
+    folder = mailbox.Maildir(str(tmp_path / "Maildir"))
+    for raw in raws:
+        box.add(raw)
+        folder.add(raw)
+    box.flush()
+    expected = sorted(r for name in names for r in CASES[name].expected)
+    me = tuple(address for name in names for address in CASES[name].me)
+    for messages in (mbox_messages(tmp_path / "in.mbox"), maildir_messages(tmp_path / "Maildir")):
+        texts = [(text, key) for key, raw in messages for text in calendar_parts(raw)]
+        assert sorted(row(event) for event in read_texts(texts, me)) == expected
