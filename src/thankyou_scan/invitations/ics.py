@@ -490,9 +490,10 @@ _ADDRESS = re.compile(r"^[^\s@<>(),;:\"\[\]\\]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Z
 
 def _attendee(value: Any, *, organizer: bool = False) -> Attendee:
     params = getattr(value, "params", {})
-    text = str(value).strip()
+    # Some writers quote the whole value ("mailto:a@b.example"), and a line folded with two
+    # spaces leaves one inside the address (khal's, Exchange's): no address holds whitespace.
+    text = "".join(str(value).split()).strip('"')
     address = text[7:] if text.lower().startswith("mailto:") else text
-    address = address.strip()
     if not _ADDRESS.match(address) or len(address) > 254:
         email_param = str(params.get("EMAIL", "")).strip()
         address = email_param if _ADDRESS.match(email_param) else ""
