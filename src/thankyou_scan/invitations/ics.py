@@ -9,6 +9,7 @@ recurrences are bounded, and a component that cannot be read is skipped and coun
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import logging
 import re
@@ -207,6 +208,7 @@ class InvitationSet:
         for (uid, recurrence), versions in self._versions.items():
             by_uid.setdefault(uid, {})[recurrence] = _winner(versions)
         for uid, entries in by_uid.items():
+            entries = _all_day_overrides(entries)
             try:
                 result.extend(self._series(uid, entries, since, until))
             except Exception as exc:
@@ -393,6 +395,32 @@ def _winner(versions: list[_Version]) -> tuple[_Version, Any]:
         if version.component.get("DTSTART") is not None:
             return best, version.component
     return best, best.component
+
+
+def _all_day_overrides(
+    entries: dict[str | None, tuple[_Version, Any]],
+) -> dict[str | None, tuple[_Version, Any]]:
+    """Overrides of an all-day series whose RECURRENCE-ID is a time, as Evolution
+    (``RECURRENCE-ID:20180502T000000Z``) and Exchange (``RECURRENCE-ID;TZID=W. Europe Standard
+    Time:20260226T000000``) write them, name the occurrence of that day (its date where it is
+    written): they are keyed, and given to the expansion, as that date, so they replace it."""
+    master = entries.get(None)
+    if master is None or master[1].get("DTSTART") is None:
+        return entries
+    if isinstance(master[1].decoded("DTSTART"), datetime):
+        return entries
+    result: dict[str | None, tuple[_Version, Any]] = {}
+    for key, (version, component) in sorted(entries.items(), key=lambda item: item[1][0].rank):
+        if key is not None and component.get("RECURRENCE-ID") is not None:
+            value = component.decoded("RECURRENCE-ID")
+            if isinstance(value, datetime):
+                day = value.date()
+                component = copy.copy(component)
+                component.pop("RECURRENCE-ID")
+                component.add("RECURRENCE-ID", day)
+                key = recurrence_text(day)
+        result[key] = (version, component)  # sorted by rank: the newest of two spellings wins
+    return result
 
 
 def _recurs(component: Any) -> bool:
