@@ -455,6 +455,9 @@ CASES: dict[str, Case] = {
             (None, "TEST Syd", "2020-10-28T02:30Z", "2020-10-28T04:00Z", "Australia/Sydney", False, ()),
             (None, "TEST", "2020-10-28T17:30Z", "2020-10-28T19:00Z", "America/New_York", False, ()),
             (None, "TEST 3", "2020-11-02T18:30Z", "2020-11-02T20:00Z", "America/New_York", False, ()),
+            (None, "TEST2", "2020-11-02T18:30Z", "2020-11-02T20:00Z", "America/New_York", False, ()),
+            (None, "TEST2", "2020-11-05T18:30Z", "2020-11-05T20:00Z", "America/New_York", False, ()),
+            (None, "TEST2", "2021-08-27T17:30Z", "2021-08-27T19:00Z", "America/New_York", False, ()),
         ),
         exact=False,
         invitation=False,
@@ -828,3 +831,24 @@ def test_corpus_invitations_through_an_mbox_and_a_maildir(tmp_path: Path) -> Non
     for messages in (mbox_messages(tmp_path / "in.mbox"), maildir_messages(tmp_path / "Maildir")):
         texts = [(text, key) for key, raw in messages for text in calendar_parts(raw)]
         assert sorted(row(event) for event in read_texts(texts, me)) == expected
+
+
+@pytest.mark.parametrize(
+    ("tzid", "zone"),
+    [
+        ("(UTC-05:00) Eastern Time (US & Canada)", "America/New_York"),
+        ("(UTC-08:00) Pacific Time (US and Canada)", "America/Los_Angeles"),
+        ("(GMT+10:00) Canberra, Melbourne, Sydney", "Australia/Sydney"),
+        ("(UTC+01:00) Amsterdam, Berlin, Bern, Rome, Stockholm, Vienna", "Europe/Berlin"),  # CLDR's
+        ("(UTC+05:30) Chennai, Kolkata, Mumbai, New Delhi", "Asia/Kolkata"),
+        ("(UTC) Coordinated Universal Time", "UTC"),
+        ("(UTC+07:00) Bangkok, Hanoi, Jakarta", "Asia/Bangkok"),
+        ("(UTC+03:00) Sydney", None),  # the offset shown does not fit: not guessed
+        ("(UTC-03:00) Brasília", None),  # no city of that name: the VTIMEZONE (if any) decides
+        ("Customized Time Zone", None),
+    ],
+)
+def test_outlook_display_name_tzids(tzid: str, zone: str | None) -> None:
+    from thankyou_scan.invitations.ics import _zone_from_name
+
+    assert _zone_from_name(tzid) == zone
