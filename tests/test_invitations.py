@@ -186,6 +186,7 @@ def test_google_export_round_trips_to_the_same_utc_times() -> None:
         (Attendee("projector@acme.example", cutype="RESOURCE"), "a room or resource"),
         (Attendee("team@acme.example", cutype="GROUP"), "a group"),
         (Attendee("bob@acme.example", partstat="DECLINED"), "declined"),
+        (Attendee("iamboss@acme.example", partstat="DELEGATED"), "delegated it to someone else"),
         (Attendee("calendar-notification@google.com"), "a scheduling robot or no-reply address"),
         (Attendee("no-reply@calendly.com"), "a scheduling robot or no-reply address"),
         (Attendee("noreply+abc@acme.example"), "a scheduling robot or no-reply address"),

@@ -9,6 +9,7 @@ recurrences are bounded, and a component that cannot be read is skipped and coun
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import logging
 import re
@@ -179,6 +180,7 @@ class InvitationSet:
         except ValueError:
             sequence = 0
         stamp = _utc(component.decoded("DTSTAMP")) if component.get("DTSTAMP") is not None else None
+        _place_named_zones(component)
         version = _Version(
             uid,
             recurrence,
@@ -207,6 +209,7 @@ class InvitationSet:
         for (uid, recurrence), versions in self._versions.items():
             by_uid.setdefault(uid, {})[recurrence] = _winner(versions)
         for uid, entries in by_uid.items():
+            entries = _all_day_overrides(entries)
             try:
                 result.extend(self._series(uid, entries, since, until))
             except Exception as exc:
@@ -319,6 +322,14 @@ class InvitationSet:
         start = component.decoded("DTSTART")
         end = _end(component, start)
         zone = None
+        if isinstance(start, datetime) and start.tzinfo is None and component["DTSTART"].params.get("TZID"):
+            # a TZID no VTIMEZONE defines and icalendar does not know (an Outlook display name):
+            # the time is in the zone it names when we know it, not a floating time
+            named = _zone_from_name(str(component["DTSTART"].params["TZID"]))
+            if named is not None:
+                start = start.replace(tzinfo=_zoneinfo(named))
+                if isinstance(end, datetime) and end.tzinfo is None:
+                    end = end.replace(tzinfo=_zoneinfo(named))
         if isinstance(start, datetime):
             zone = iana_zone(start.tzinfo, component["DTSTART"].params.get("TZID"))
             if zone is not None and start.tzinfo is not None:
@@ -393,6 +404,51 @@ def _winner(versions: list[_Version]) -> tuple[_Version, Any]:
         if version.component.get("DTSTART") is not None:
             return best, version.component
     return best, best.component
+
+
+def _place_named_zones(component: Any) -> None:
+    """DTSTART, DTEND and RECURRENCE-ID whose TZID no VTIMEZONE defines and icalendar does not
+    know (Outlook's display names, ``(UTC-05:00) Eastern Time (US & Canada)``) are read as
+    floating times; when the name is one we can map, they are put in that zone instead, so the
+    expansion of a recurring event keeps it too. (EXDATE and RDATE are left as they are.)"""
+    for name in ("DTSTART", "DTEND", "RECURRENCE-ID"):
+        prop = component.get(name)
+        if prop is None or isinstance(prop, list) or not prop.params.get("TZID"):
+            continue
+        value = getattr(prop, "dt", None)
+        if not isinstance(value, datetime) or value.tzinfo is not None:
+            continue
+        zone = _zone_from_name(str(prop.params["TZID"]))
+        if zone is None:
+            continue
+        component.pop(name)
+        component.add(name, value.replace(tzinfo=_zoneinfo(zone)))
+
+
+def _all_day_overrides(
+    entries: dict[str | None, tuple[_Version, Any]],
+) -> dict[str | None, tuple[_Version, Any]]:
+    """Overrides of an all-day series whose RECURRENCE-ID is a time, as Evolution
+    (``RECURRENCE-ID:20180502T000000Z``) and Exchange (``RECURRENCE-ID;TZID=W. Europe Standard
+    Time:20260226T000000``) write them, name the occurrence of that day (its date where it is
+    written): they are keyed, and given to the expansion, as that date, so they replace it."""
+    master = entries.get(None)
+    if master is None or master[1].get("DTSTART") is None:
+        return entries
+    if isinstance(master[1].decoded("DTSTART"), datetime):
+        return entries
+    result: dict[str | None, tuple[_Version, Any]] = {}
+    for key, (version, component) in sorted(entries.items(), key=lambda item: item[1][0].rank):
+        if key is not None and component.get("RECURRENCE-ID") is not None:
+            value = component.decoded("RECURRENCE-ID")
+            if isinstance(value, datetime):
+                day = value.date()
+                component = copy.copy(component)
+                component.pop("RECURRENCE-ID")
+                component.add("RECURRENCE-ID", day)
+                key = recurrence_text(day)
+        result[key] = (version, component)  # sorted by rank: the newest of two spellings wins
+    return result
 
 
 def _recurs(component: Any) -> bool:
@@ -490,9 +546,10 @@ _ADDRESS = re.compile(r"^[^\s@<>(),;:\"\[\]\\]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Z
 
 def _attendee(value: Any, *, organizer: bool = False) -> Attendee:
     params = getattr(value, "params", {})
-    text = str(value).strip()
+    # Some writers quote the whole value ("mailto:a@b.example"), and a line folded with two
+    # spaces leaves one inside the address (khal's, Exchange's): no address holds whitespace.
+    text = "".join(str(value).split()).strip('"')
     address = text[7:] if text.lower().startswith("mailto:") else text
-    address = address.strip()
     if not _ADDRESS.match(address) or len(address) > 254:
         email_param = str(params.get("EMAIL", "")).strip()
         address = email_param if _ADDRESS.match(email_param) else ""
@@ -566,7 +623,80 @@ def _zone_from_name(name: str) -> str | None:
             return read_zone(candidate)
         except ValueError:
             continue
-    return None
+    return _zone_from_display_name(cleaned)
+
+
+_DISPLAY_NAME = re.compile(r"^\((?:UTC|GMT)\s*(?:([+-])(\d{1,2}):?(\d{2}))?\)\s*(.+)$", re.IGNORECASE)
+_NORTH_AMERICA = {
+    "eastern": "America/New_York",
+    "central": "America/Chicago",
+    "mountain": "America/Denver",
+    "pacific": "America/Los_Angeles",
+    "atlantic": "America/Halifax",
+    "alaska": "America/Anchorage",
+    "hawaii": "Pacific/Honolulu",
+    "arizona": "America/Phoenix",
+}
+_NORTH_AMERICA_NAME = re.compile(
+    r"^(\w+)(?:\s+time)?(?:\s*\((?:us\s*(?:&|and)\s*)?canada\))?$", re.IGNORECASE
+)
+
+
+def _zone_from_display_name(name: str) -> str | None:
+    """An IANA zone for a Windows display name as Outlook and Exchange write it as TZID
+    (``(UTC-05:00) Eastern Time (US & Canada)``, ``(GMT+10:00) Canberra, Melbourne, Sydney``):
+    the North American names, else the first listed city that names an IANA zone whose offset
+    (standard or daylight) is the one shown. None when nothing fits."""
+    match = _DISPLAY_NAME.match(name)
+    if match is None:
+        return None
+    sign, hours, minutes, rest = match.groups()
+    offset = timedelta(hours=int(hours or 0), minutes=int(minutes or 0)) * (-1 if sign == "-" else 1)
+    rest = rest.replace("\\,", ",").strip()
+    if re.search(r"coordinated universal time", rest, re.IGNORECASE) and not offset:
+        return "UTC"
+    american = _NORTH_AMERICA_NAME.match(rest)
+    if american and american.group(1).lower() in _NORTH_AMERICA:
+        return _NORTH_AMERICA[american.group(1).lower()]
+    from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
+
+    cities = _zone_cities()
+    found = [cities.get(city.strip().replace(" ", "_").lower()) for city in re.split(r"[,:;/]", rest)]
+    fitting = [zone for zone in found if zone is not None and _has_offset(zone, offset)]
+    preferred = set(WINDOWS_TO_OLSON.values())  # CLDR's choice (Sydney, not its link Canberra)
+    return next((zone for zone in fitting if zone in preferred), fitting[0] if fitting else None)
+
+
+_CITIES: dict[str, str] = {}
+
+
+def _zone_cities() -> dict[str, str]:
+    """The last part of each IANA region zone (``sydney`` → ``Australia/Sydney``)."""
+    if not _CITIES:
+        from zoneinfo import available_timezones
+
+        regions = (
+            "Africa/",
+            "America/",
+            "Antarctica/",
+            "Asia/",
+            "Atlantic/",
+            "Australia/",
+            "Europe/",
+            "Indian/",
+            "Pacific/",
+        )
+        for zone in sorted(available_timezones()):
+            if zone.startswith(regions):
+                _CITIES.setdefault(zone.rsplit("/", 1)[-1].lower(), zone)
+    return _CITIES
+
+
+def _has_offset(zone: str, offset: timedelta) -> bool:
+    info = _zoneinfo(zone)
+    return any(
+        info.utcoffset(datetime(year, month, 1)) == offset for year in (2015, 2020, 2025) for month in (1, 7)
+    )
 
 
 def _zoneinfo(name: str) -> tzinfo:

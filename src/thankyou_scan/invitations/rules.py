@@ -130,6 +130,8 @@ class PeopleRules:
             return "a group"
         if attendee.partstat.upper() == "DECLINED":
             return "declined"
+        if attendee.partstat.upper() == "DELEGATED":
+            return "delegated it to someone else"
         local, _, domain = attendee.email.lower().rpartition("@")
         if (
             attendee.email.lower() in self.robot_addresses
