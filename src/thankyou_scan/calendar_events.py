@@ -65,6 +65,7 @@ class EventReader(NodeReader[T]):
         self.addresses: dict[str, str | EmailNotValidError] = {}
 
     def read_duration(self, node: yaml.Node, event: str | None, key: str) -> timedelta | None:
+        """A duration such as ``90m``, ``1h30m`` or ``2d``, or None (refused) when it has no unit or is out of range."""
         if isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:int":
             self.refuse(node, event, f"{key!r} is {node.value}: give a unit, like {node.value}h")
             return None
@@ -78,6 +79,7 @@ class EventReader(NodeReader[T]):
             return None
 
     def read_zone(self, node: yaml.Node, event: str | None) -> str | None:
+        """An IANA zone name (``timezone:``) checked against the zone database, or None (refused)."""
         name = self.read_text(node, event, "timezone")
         if name is None:
             return None
@@ -88,6 +90,7 @@ class EventReader(NodeReader[T]):
             return None
 
     def read_address(self, node: yaml.Node, event: str | None, text: str) -> str | None:
+        """An email address checked (and cached) with email-validator, in the form matching compares; None when refused."""
         if text not in self.addresses:
             try:
                 valid = validate_email(text, check_deliverability=self.check_deliverability)
@@ -106,6 +109,7 @@ class EventReader(NodeReader[T]):
         return result
 
     def read_domain(self, node: yaml.Node, event: str | None) -> str | None:
+        """An event's ``domain:`` (a bare domain name, lower-cased), or None when refused."""
         text = self.read_text(node, event, "domain")
         if text is None:
             return None
@@ -119,6 +123,7 @@ class EventReader(NodeReader[T]):
         return text
 
     def read_policy(self, node: yaml.Node, event: str | None, what: str) -> Policy | None:
+        """A ``{within: 48h}`` policy, or None when refused."""
         keys = self.read_mapping(node, _POLICY_KEYS, event, what)
         if keys is None:
             return None
@@ -131,6 +136,7 @@ class EventReader(NodeReader[T]):
     def read_event(
         self, node: yaml.Node, index: int, default_zone: str | None, policies: dict[str, Policy]
     ) -> Event | None:
+        """The event at ``index`` of the events list, or None when any of its keys is refused."""
         label = f"#{index + 1}"
         if isinstance(node, yaml.MappingNode):
             for key, value in node.value:
@@ -200,6 +206,7 @@ class EventReader(NodeReader[T]):
         kind: str,
         start: Moment | None,
     ) -> datetime | None:
+        """The event's end: ``end:``, ``start`` + ``duration:``, or the kind's default length."""
         if "end" in keys and "duration" in keys:
             self.refuse(keys["duration"][0], label, "has both 'end' and 'duration' — keep one of them")
             return None
@@ -255,6 +262,7 @@ class EventReader(NodeReader[T]):
         kind: str,
         policies: dict[str, Policy],
     ) -> Policy | None:
+        """The event's policy: ``follow_up: false``, an inline ``{within: …}``, or the kind's policy."""
         default = policies.get(kind, policies["default"])
         if "follow_up" not in keys:
             return default
@@ -273,6 +281,7 @@ class EventReader(NodeReader[T]):
         label: str,
         domain: str | None,
     ) -> tuple[Person, ...]:
+        """The event's ``people:`` list, each a mapping, ``Name <address>``, a bare address or a name."""
         if "people" not in keys:
             self.warn(event_node, label, "no 'people' — nobody is owed a note for this event")
             return ()
@@ -301,6 +310,7 @@ class EventReader(NodeReader[T]):
         return tuple(result)
 
     def read_person(self, node: yaml.Node, label: str) -> Person | None:
+        """One person of a ``people:`` list, or None when refused."""
         if isinstance(node, yaml.MappingNode):
             keys = self.read_mapping(node, _PERSON_KEYS, label, "a person")
             if keys is None:
@@ -336,6 +346,7 @@ class EventReader(NodeReader[T]):
         return Person(text, None)
 
     def check_ids(self, events: list[Event]) -> None:
+        """Refuse two events with the same id (ids name follow-ups in reports)."""
         seen: dict[str, Event] = {}
         for event in events:
             if event.id in seen:

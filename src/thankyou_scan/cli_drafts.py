@@ -100,7 +100,8 @@ Templates = Callable[[str], DraftTemplate]
 
 def _templates(args: argparse.Namespace, config: Config | None) -> Templates:
     """The template for each kind: ``--template``, else the config's for that kind, else the packaged one
-    for that kind, else the config's ``default``, else the packaged default. All read and compiled now."""
+    for that kind, else the config's ``default``, else the packaged default. All read and compiled now.
+    """
     if args.template:
         single = load_template(args.template)
         return lambda kind: single
@@ -123,6 +124,7 @@ def _templates(args: argparse.Namespace, config: Config | None) -> Templates:
 
 
 def run_drafts(args: argparse.Namespace) -> int:
+    """Run ``thankyou-scan drafts``: scan, render every draft, then write them; the exit code."""
     now = parse_now(args.now) if args.now is not None else datetime.now(timezone.utc)
     statuses = parse_statuses(args.status)
     if args.eml_dir is not None and (not args.eml_dir.strip() or "\x00" in args.eml_dir):

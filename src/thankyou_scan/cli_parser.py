@@ -26,6 +26,7 @@ class CommandParser(argparse.ArgumentParser):
     commands: dict[str, argparse.ArgumentParser]
 
     def add_subparsers(self, **kwargs: Any) -> Any:
+        """The subcommands' action, remembering their parsers for did-you-mean and per-command usage."""
         action = super().add_subparsers(**kwargs)
         self.commands = action.choices
         return action

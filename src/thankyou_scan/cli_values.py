@@ -28,6 +28,7 @@ def _shown(value: str, limit: int = 80) -> str:
 
 
 def parse_now(text: str) -> datetime:
+    """``--now``: an ISO 8601 time with an offset (``Z`` allowed), as an aware datetime."""
     cleaned = text.strip()
     if cleaned[-1:] in ("Z", "z"):
         cleaned = cleaned[:-1] + "+00:00"

@@ -37,6 +37,7 @@ class Secret:
         self._value = value
 
     def reveal(self) -> str:
+        """The secret itself, for the one place that sends it (the login)."""
         return self._value
 
     def __repr__(self) -> str:

@@ -180,7 +180,8 @@ class ServerError(ImapError):
 
 class InvalidResponseError(ImapError):
     """The server sent something IMAP does not allow (a UID of 2**32, ``UIDVALIDITY abc``),
-    or more than any answer needs (a literal of 100 GB, endless lines): broken or hostile."""
+    or more than any answer needs (a literal of 100 GB, endless lines): broken or hostile.
+    """
 
 
 # -- internal signals: caught inside the library, never raised to a caller -----------------

@@ -107,6 +107,7 @@ class Relevance:
         return False
 
     def __call__(self, facts: HeaderFacts) -> bool:
+        """Whether this message can still change the report (the pre-check before a full parse)."""
         date = facts.date
         if date is None:
             return True  # no date to judge by: the real parse decides (and counts a failure)

@@ -33,7 +33,8 @@ APP = "thankyou-scan"
 
 def config_dir() -> Path:
     """The user's config folder for thankyou-scan (platformdirs: ``$XDG_CONFIG_HOME/thankyou-scan``,
-    ~/.config on Linux, ~/Library/Application Support on macOS, %APPDATA% on Windows)."""
+    ~/.config on Linux, ~/Library/Application Support on macOS, %APPDATA% on Windows).
+    """
     from platformdirs import user_config_path
 
     return user_config_path(APP, appauthor=False)
@@ -41,7 +42,8 @@ def config_dir() -> Path:
 
 def cache_dir() -> Path:
     """The user's cache folder for thankyou-scan (platformdirs: ``$XDG_CACHE_HOME/thankyou-scan``,
-    ~/.cache on Linux, ~/Library/Caches on macOS, %LOCALAPPDATA% on Windows)."""
+    ~/.cache on Linux, ~/Library/Caches on macOS, %LOCALAPPDATA% on Windows).
+    """
     from platformdirs import user_cache_path
 
     return user_cache_path(APP, appauthor=False)

@@ -118,7 +118,8 @@ class _HTTPSHandler(urllib.request.HTTPSHandler):
 
 def _opener(url: str, deadline: _Deadline) -> tuple[str, dict[str, str], urllib.request.OpenerDirector]:
     """Where to POST: https as is; http only to a loopback address, resolved once here and
-    connected to by that address (the name goes in the Host header), with no proxy."""
+    connected to by that address (the name goes in the Host header), with no proxy.
+    """
     check_endpoint(url)
     parts = urllib.parse.urlsplit(url)
     if parts.scheme == "https":

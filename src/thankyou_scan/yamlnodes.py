@@ -135,15 +135,18 @@ class NodeReader(ABC, Generic[T]):
     # -- reporting ---------------------------------------------------------
 
     def refuse(self, node: yaml.Node | None, event: str | None, message: str) -> None:
+        """Record a problem at ``node``'s line (``event`` names the event it is in, if any)."""
         line = line_of(node) if node is not None else None
         self.add_problem(CalendarProblem(self.path, line, event, message))
 
     def add_problem(self, problem: CalendarProblem) -> None:
+        """Record a problem; stop reading once there are MAX_PROBLEMS."""
         self.problems.append(problem)
         if len(self.problems) >= MAX_PROBLEMS:
             raise _TooManyProblems
 
     def warn(self, node: yaml.Node | None, event: str | None, message: str) -> None:
+        """Record a warning at ``node``'s line: the file is used, but the user should know."""
         self.warnings.append(
             str(CalendarProblem(self.path, line_of(node) if node is not None else None, event, message))
         )
@@ -200,6 +203,7 @@ class NodeReader(ABC, Generic[T]):
         return not self.problems
 
     def check_tag(self, node: yaml.Node) -> None:
+        """Refuse a non-standard YAML tag (``!!python/...``): calendars are plain data."""
         if node.tag not in _STANDARD_TAGS:
             tag = node.tag.replace("tag:yaml.org,2002:", "!!")
             self.refuse(
@@ -209,6 +213,7 @@ class NodeReader(ABC, Generic[T]):
     def read_mapping(
         self, node: yaml.Node, allowed: tuple[str, ...], event: str | None, what: str
     ) -> dict[str, tuple[yaml.Node, yaml.Node]] | None:
+        """``node`` as a mapping of allowed keys to (key node, value node); unknown or repeated keys refused."""
         if not isinstance(node, yaml.MappingNode):
             self.refuse(node, event, f"{what} must be a mapping of keys to values, not {kind_of(node)}")
             return None
@@ -228,6 +233,7 @@ class NodeReader(ABC, Generic[T]):
         return result
 
     def read_text(self, node: yaml.Node, event: str | None, key: str) -> str | None:
+        """``node`` as non-empty text of at most MAX_TEXT characters, or None when refused."""
         if not isinstance(node, yaml.ScalarNode) or node.tag == "tag:yaml.org,2002:null":
             self.refuse(node, event, f"{key!r} must be text, not {kind_of(node)}")
             return None
@@ -245,6 +251,7 @@ class NodeReader(ABC, Generic[T]):
         return value
 
     def read_boolean(self, node: yaml.Node, event: str | None, key: str) -> bool | None:
+        """``node`` as true or false (YAML's yes/no/on/off too), or None when refused."""
         if isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:bool":
             word = str(node.value).lower()
             if word in _TRUE:

@@ -87,10 +87,12 @@ class ImportedEvent:
 
     @property
     def all_day(self) -> bool:
+        """True when the event is written as dates (an all-day event)."""
         return not isinstance(self.start, datetime)
 
     @property
     def sort_key(self) -> tuple[datetime, str]:
+        """The order events are printed in: start (in UTC), then id."""
         start = self.start
         if not isinstance(start, datetime):
             start = datetime(start.year, start.month, start.day, tzinfo=UTC)
@@ -139,6 +141,7 @@ class InvitationSet:
     _all_single: bool = False
 
     def skip(self, origin: str, why: str) -> None:
+        """Count one invitation that cannot be used, and say why in a warning."""
         self.skipped += 1
         log.warning("%s: skipped an invitation: %s", origin, why)
 
@@ -395,7 +398,8 @@ def _too_big(text: str) -> str | None:
 def _winner(versions: list[_Version]) -> tuple[_Version, Any]:
     """The newest version (higher SEQUENCE, then later DTSTAMP, then a cancellation), and the
     component to read its times from: its own, or the newest one that has a DTSTART (a CANCEL
-    may leave it out)."""
+    may leave it out).
+    """
     ordered = sorted(versions, key=lambda version: version.rank)
     best = ordered[-1]
     if best.component.get("DTSTART") is not None:
@@ -572,7 +576,8 @@ def _event_id(uid: str | None, recurrence: str | None) -> str | None:
 
 def recurrence_text(value: Any) -> str:
     """A RECURRENCE-ID (an occurrence's original start) as the id shows it: ``YYYYMMDDTHHMMSSZ`` in UTC,
-    ``YYYYMMDD`` for a date, ``YYYYMMDDTHHMMSS`` for a floating time."""
+    ``YYYYMMDD`` for a date, ``YYYYMMDDTHHMMSS`` for a floating time.
+    """
     if isinstance(value, datetime):
         if value.tzinfo is None:
             return value.strftime("%Y%m%dT%H%M%S")
@@ -585,7 +590,8 @@ def recurrence_text(value: Any) -> str:
 def iana_zone(zone: tzinfo | None, tzid: Any = None) -> str | None:
     """The IANA name for a time's zone: its TZID as written, a Windows zone name mapped (CLDR's
     windowsZones, as icalendar ships it), or a vendor prefix (``/mozilla.org/…/Europe/Berlin``)
-    removed; None when none is known (the time is then written with its offset)."""
+    removed; None when none is known (the time is then written with its offset).
+    """
     if zone is None:
         return None
     candidates = [str(tzid)] if tzid else []

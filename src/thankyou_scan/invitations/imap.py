@@ -105,7 +105,9 @@ def _decode(data: bytes, encoding: str) -> bytes:
 
 
 class ImapInvitations(FolderSync):
-    """The calendar parts of the mail in INBOX (and ``folders``) of an IMAP server::
+    """The calendar parts of the mail in INBOX (and ``folders``) of an IMAP server.
+
+    For example::
 
         with ImapInvitations("imap.gmail.com", user="me@gmail.com", password=app_password) as imap:
             for text, origin in imap.calendar_texts(since):

@@ -22,6 +22,7 @@ ICS_WINDOW = timedelta(days=365)
 
 
 def is_ics_path(path: str | Path) -> bool:
+    """Whether ``path`` names an iCalendar file (``.ics``, ``.ical``, ``.ifb``, ``.icalendar``)."""
     return str(path).lower().endswith(ICS_SUFFIXES)
 
 

@@ -1,6 +1,7 @@
 """Calendar parts found in mail: ``text/calendar`` parts and ``.ics`` attachments, from raw
 messages, mbox files and Maildir folders. Sizes and part counts are bounded; a message
-that cannot be parsed is skipped by the caller."""
+that cannot be parsed is skipped by the caller.
+"""
 
 from __future__ import annotations
 
@@ -98,7 +99,8 @@ def calendar_parts(raw: bytes) -> list[str]:
 
 def mbox_messages(path: str | Path) -> Iterator[tuple[str, bytes]]:
     """(key, raw message) for each message of an mbox file, read in one pass; a message over
-    MAX_MESSAGE_BYTES is yielded cut short (and then refused by ``calendar_parts``)."""
+    MAX_MESSAGE_BYTES is yielded cut short (and then refused by ``calendar_parts``).
+    """
     name = str(path)
     try:
         handle = open_regular_file(path)

@@ -65,7 +65,8 @@ def event_mapping(event: ImportedEvent) -> dict[str, object]:
 
 def _moment(moment: datetime, zone: str | None) -> str:
     """``YYYY-MM-DD HH:MM[:SS]`` in ``zone``; with an offset when there is no zone name, or when
-    the wall time would not read back as the same instant (in a DST gap or fold)."""
+    the wall time would not read back as the same instant (in a DST gap or fold).
+    """
     text = moment.strftime("%Y-%m-%d %H:%M" + (":%S" if moment.second else ""))
     if moment.tzinfo is None:
         return text

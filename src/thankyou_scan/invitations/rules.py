@@ -115,6 +115,7 @@ class PeopleRules:
         )
 
     def is_me(self, address: str) -> bool:
+        """Whether ``address`` is one of the user's own (compared as recipients are)."""
         return bool(address) and normalize_address(address) in self._me
 
     def left_out(self, attendee: Attendee) -> str | None:

@@ -298,9 +298,11 @@ class GmailOAuth2(RefreshingTokens):
 
     @property
     def token_uri(self) -> str:
+        """Google's token endpoint, from the client file."""
         return self.client.token_uri
 
     def refresh_form(self, refresh_token: str) -> dict[str, str]:
+        """The form of a refresh-token grant for this client."""
         return {
             "grant_type": "refresh_token",
             "refresh_token": refresh_token,

@@ -51,10 +51,12 @@ class MicrosoftClient:
 
     @property
     def device_code_uri(self) -> str:
+        """The device authorization endpoint of the authority."""
         return f"{self.authority.rstrip('/')}/oauth2/v2.0/devicecode"
 
     @property
     def token_uri(self) -> str:
+        """The token endpoint of the authority."""
         return f"{self.authority.rstrip('/')}/oauth2/v2.0/token"
 
 
@@ -153,9 +155,11 @@ class MicrosoftOAuth2(RefreshingTokens):
 
     @property
     def token_uri(self) -> str:
+        """The token endpoint of the authority."""
         return self.client.token_uri
 
     def refresh_form(self, refresh_token: str) -> dict[str, str]:
+        """The form of a refresh-token grant for this public client."""
         return {
             "grant_type": "refresh_token",
             "refresh_token": refresh_token,

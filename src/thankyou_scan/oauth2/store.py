@@ -24,9 +24,11 @@ MAX_TOKEN_FILE = 64 * 1024
 class TokenStore(Protocol):
     """Where the refresh token (and the current access token) are kept."""
 
-    def load(self) -> dict[str, Any] | None: ...
+    def load(self) -> dict[str, Any] | None:
+        """The stored token record, or None when nothing is stored."""
 
-    def save(self, record: dict[str, Any]) -> None: ...
+    def save(self, record: dict[str, Any]) -> None:
+        """Store ``record`` in place of what was there."""
 
     def delete(self) -> bool:
         """Forget the record; True when there was one."""
@@ -60,6 +62,7 @@ class FileTokenStore:
         return OAuth2Error(f"{text} — {self.hint}" if self.hint else text)
 
     def load(self) -> dict[str, Any] | None:
+        """The token record from the 0600 file, or None when there is none."""
         try:
             folder = open_private_folder(self.path.parent, create=False)
             try:
@@ -121,7 +124,8 @@ class FileTokenStore:
 
 class KeyringTokenStore:
     """The system keyring (``pip install 'thankyou-scan[keyring]'``): service
-    ``thankyou-scan-PROVIDER-oauth2``, username the account's address."""
+    ``thankyou-scan-PROVIDER-oauth2``, username the account's address.
+    """
 
     SERVICE = "thankyou-scan-gmail-oauth2"
 
@@ -146,6 +150,7 @@ class KeyringTokenStore:
             ) from None
 
     def load(self) -> dict[str, Any] | None:
+        """The token record from the keyring, or None when there is none."""
         text = self._call("read", "get_password")
         try:
             data = json.loads(text) if text else None
@@ -154,9 +159,11 @@ class KeyringTokenStore:
         return data if isinstance(data, dict) else None
 
     def save(self, record: dict[str, Any]) -> None:
+        """Store ``record`` in the keyring."""
         self._call("store", "set_password", json.dumps(record))
 
     def delete(self) -> bool:
+        """Remove the record from the keyring; False when there was none."""
         return self._call("remove", "delete_password") is not False
 
 

@@ -103,7 +103,9 @@ class RefreshingTokens:
 
     @property
     def token_uri(self) -> str:
+        """The provider's token endpoint (each provider's class says)."""
         raise NotImplementedError
 
     def refresh_form(self, refresh_token: str) -> dict[str, str]:
+        """The form of a refresh-token grant (each provider's class says)."""
         raise NotImplementedError

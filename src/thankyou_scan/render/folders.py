@@ -15,10 +15,12 @@ class ListedFolder(Protocol):
     """A folder as LIST shows it (``sources.imap.Folder`` is one)."""
 
     @property
-    def name(self) -> str: ...
+    def name(self) -> str:
+        """The folder's name as the server spells it."""
 
     @property
-    def flags(self) -> tuple[str, ...]: ...
+    def flags(self) -> tuple[str, ...]:
+        """The folder's flags from LIST, lower-case (``\\sent``...)."""
 
 
 def _special(folder: ListedFolder) -> list[str]:

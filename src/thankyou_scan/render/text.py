@@ -23,6 +23,7 @@ def render_text(report: Report, *, width: int | None = None, color: bool = False
     """A readable report: what needs action first, times in each event's own zone.
 
     Args:
+        report: the report to show.
         width: at most this many terminal cells a line (None: no limit, one line a follow-up).
         color: colour each status with ANSI escapes (the status word is written either way).
     """

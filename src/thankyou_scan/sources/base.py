@@ -15,9 +15,11 @@ class Relevant(Protocol):
     ``learn`` is told of every message the source did parse (or took parsed from a cache).
     """
 
-    def __call__(self, facts: HeaderFacts) -> bool: ...
+    def __call__(self, facts: HeaderFacts) -> bool:
+        """Whether a message with these facts can still change the report."""
 
-    def learn(self, message: SentMessage) -> None: ...
+    def learn(self, message: SentMessage) -> None:
+        """Note a parsed message, so later ones it makes irrelevant can be turned away."""
 
 
 __all__ = ["Relevant", "Source", "StaticSource"]

@@ -80,9 +80,11 @@ class CacheKey:
     folder: str
 
     def as_list(self) -> list[object]:
+        """The key as JSON-able data (host and user lower-cased)."""
         return [self.host.lower(), self.port, self.user.lower(), self.folder]
 
     def filename(self) -> str:
+        """The cache file's name: a hash of the key, so nothing about the account shows in it."""
         digest = hashlib.sha256(json.dumps(self.as_list()).encode()).hexdigest()
         return f"imap-{digest[:32]}.cache"
 
@@ -126,6 +128,7 @@ class HeaderCache:
         return f"HeaderCache({str(self.directory)!r})"
 
     def path(self, key: CacheKey) -> Path:
+        """The cache file of ``key`` in this cache's folder."""
         return self.directory / key.filename()
 
     def load(self, key: CacheKey, uidvalidity: int) -> CacheFile | None:
@@ -207,6 +210,7 @@ class CacheFile:
             raise CacheError(_reason(exc)) from exc
 
     def close(self) -> None:
+        """Close the snapshot file."""
         self._handle.close()
 
     def __enter__(self) -> CacheFile:

@@ -41,7 +41,9 @@ DEFAULT_PORTS = {"ssl": 993, "starttls": 143, "plain": 143}
 
 
 class ImapSource(FolderSync):
-    """Sent mail from an IMAP server::
+    """Sent mail from an IMAP server.
+
+    For example::
 
         source = ImapSource("imap.gmail.com", user="me@gmail.com", password=app_password)
         report = scan(calendar, source)

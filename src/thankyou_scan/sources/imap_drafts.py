@@ -106,7 +106,8 @@ class DraftsMailbox:
 
     def has(self, key: str, *, deleted_too: bool = True) -> bool:
         """Whether a message with this key is in Drafts (EXAMINE, then SEARCH HEADER); ``deleted_too``
-        False leaves out messages flagged ``\\Deleted`` (deleted, not yet expunged)."""
+        False leaves out messages flagged ``\\Deleted`` (deleted, not yet expunged).
+        """
         folder = self.folder
         return self.source._with_reconnect("SEARCH", lambda: self._search_key(folder, key, deleted_too))  # noqa: SLF001
 
@@ -128,7 +129,8 @@ class DraftsMailbox:
 
     def mail_from(self, address: str, folder: str = "INBOX") -> list[bytes]:
         """The header blocks (Message-ID, References, In-Reply-To, Subject) of the newest mail from
-        ``address`` in ``folder``, oldest first: EXAMINE, SEARCH HEADER FROM, FETCH BODY.PEEK."""
+        ``address`` in ``folder``, oldest first: EXAMINE, SEARCH HEADER FROM, FETCH BODY.PEEK.
+        """
         if not address.isascii() or not address.isprintable() or '"' in address or "\\" in address:
             return []  # SEARCH criteria are ASCII here (GreenMail drops the connection on odd ones)
 

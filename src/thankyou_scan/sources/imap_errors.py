@@ -151,7 +151,8 @@ password, its base IMAPClientError in a command a refusal, an abort a lost conne
 
 def _cause(exc: BaseException) -> BaseException:
     """The error that tells what happened: imaplib and imapclient wrap a lost connection or a
-    timeout in their own errors (imapclient's login turns *every* error into LoginError)."""
+    timeout in their own errors (imapclient's login turns *every* error into LoginError).
+    """
     while isinstance(exc, IMAPClientError) and isinstance(
         exc.__context__, (OSError, EOFError, _Overrun, IMAPClientAbortError, ProtocolError)
     ):

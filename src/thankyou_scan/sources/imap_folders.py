@@ -75,6 +75,7 @@ class Folder:
 
     @property
     def selectable(self) -> bool:
+        """Whether the folder can be opened (not ``\\Noselect`` nor ``\\NonExistent``)."""
         return "\\noselect" not in self.flags and "\\nonexistent" not in self.flags
 
 

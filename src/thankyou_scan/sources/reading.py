@@ -65,6 +65,9 @@ class Reader:
         """Facts → ``relevant`` → parse (or what an earlier scan learnt) → ``learn``.
 
         Args:
+            key: names the message in warnings (an mbox offset, a Maildir file, an IMAP UID).
+            header: the raw header block.
+            fallback_date: the source's own time, used when the Date header is missing or bad.
             facts: the facts an earlier scan learnt from this header block.
             parsed: gives the message an earlier scan parsed from it.
             skipped: why an earlier scan could not parse it (it is skipped again).

@@ -26,6 +26,7 @@ class SearchRecord:
     found: frozenset[int] = frozenset()
 
     def unchanged_since(self, earlier: SearchRecord) -> bool:
+        """Whether the folder is as ``earlier`` saw it: same UIDNEXT and EXISTS, same window."""
         return (
             self.uidnext is not None
             and self.exists is not None
@@ -33,6 +34,7 @@ class SearchRecord:
         )
 
     def as_json(self) -> dict[str, object]:
+        """The record as JSON-able data for the cache."""
         return {
             "window": self.window,
             "uidnext": self.uidnext,
