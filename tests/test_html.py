@@ -336,6 +336,7 @@ COUNT = """() => {
     scripts: document.querySelectorAll("script, img, iframe, object, embed").length,
     width: document.documentElement.scrollWidth,
     summary: getComputedStyle(document.querySelector(".summary")).display,
+    background: getComputedStyle(document.body).backgroundColor,
   };
 }"""
 
@@ -366,8 +367,17 @@ def test_the_page_in_chromium(name: str, chromium: Any, tmp_path: Path) -> None:
         assert found["tagged"] == 2 * len(report.followups) and found["scripts"] == 0
         assert found["summary"] == "flex"  # the style block ran: its CSP hash is right
         assert found["width"] <= width, f"the page scrolls sideways at {width} px: {found['width']}"
+        assert found["background"] == ("rgb(13, 17, 23)" if scheme == "dark" else "rgb(255, 255, 255)")
         if name == "hostile":
             assert IMG in body and SCRIPT_NAME in body and "<i>work</i>" in body
+    if name == "demo":  # on paper: black on white, the timeline scaled to the page
+        page = chromium.new_page()
+        page.goto(document.as_uri())
+        page.emulate_media(media="print", color_scheme="dark")
+        assert page.evaluate("getComputedStyle(document.body).backgroundColor") == "rgb(255, 255, 255)"
+        page.pdf(path=str(ARTIFACTS / "demo.pdf"))
+        print(f"print: {ARTIFACTS / 'demo.pdf'}")
+        page.close()
 
 
 def _watch(page: Any) -> Any:

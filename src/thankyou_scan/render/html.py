@@ -259,8 +259,8 @@ def layout_timeline(report: Report) -> Timeline | None:
 
 def _axis_zone(events: list[Event]) -> tuple[str, tzinfo | None]:
     """The events' zone (the most common one, ties to the earliest event); None: this machine's."""
-    counts = Counter(event.timezone for event in events)
-    name = max(counts, key=lambda zone: (counts[zone], -[e.timezone for e in events].index(zone)))
+    # most_common keeps ties in the order first seen: the events come by start.
+    name = Counter(event.timezone for event in events).most_common(1)[0][0]
     if name is None:
         return "this machine's local zone", None
     return name, ZoneInfo(name)
