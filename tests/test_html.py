@@ -27,6 +27,7 @@ from typing import Any
 
 import pytest
 
+from browser import watch
 from thankyou_scan import MboxSource, Report, SentMessage, StaticSource, load_calendar, parse_calendar, scan
 from thankyou_scan.cli import DEMO_NOW
 from thankyou_scan.render import render
@@ -350,7 +351,7 @@ def test_the_page_in_chromium(name: str, chromium: Any, tmp_path: Path) -> None:
     expected = expected_counts(report)
     for width, scheme in ((1280, "light"), (390, "light"), (1280, "dark")):
         page = chromium.new_page()
-        seen = _watch(page)
+        seen = watch(page)
         page.set_viewport_size({"width": width, "height": 900})
         page.emulate_media(color_scheme=scheme)
         page.goto(document.as_uri())
@@ -378,9 +379,3 @@ def test_the_page_in_chromium(name: str, chromium: Any, tmp_path: Path) -> None:
         page.pdf(path=str(ARTIFACTS / "demo.pdf"))
         print(f"print: {ARTIFACTS / 'demo.pdf'}")
         page.close()
-
-
-def _watch(page: Any) -> Any:
-    import browser
-
-    return browser.watch(page)
