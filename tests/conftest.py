@@ -10,11 +10,13 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # tests/helpers.py, tests/greenmail.py
 
+import browser
 from dovecot import Dovecot, find_dovecot
 from greenmail import Account, GreenMail, Server, find_jar
 from helpers import ImapFactory, RunCli, plain_imap
@@ -29,9 +31,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def _unavailable(reason: str) -> None:
-    # CI must run the IMAP tests: there, a missing server is a failure, not a skip.
+    # CI must run the server and browser tests: there, a missing tool is a failure, not a skip.
     if os.environ.get("CI"):
-        pytest.fail(f"GreenMail cannot start in CI: {reason}")
+        pytest.fail(f"cannot run in CI: {reason}")
     pytest.skip(reason)
 
 
@@ -66,6 +68,16 @@ def dovecot() -> Iterator[Dovecot]:
     finally:
         server.stop()
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    """A Playwright browser context in Debian's headless Chromium (tests/browser.py), for the session."""
+    problem = browser.missing()
+    if problem is not None:
+        _unavailable(problem)
+    with browser.chromium() as context:
+        yield context
 
 
 @pytest.fixture(params=["greenmail", "dovecot"])

@@ -54,10 +54,12 @@ def test_check_and_the_report_say_the_same_of_a_skipped_event(title: str) -> Non
 def test_the_package_attribute_is_the_render_function() -> None:
     report = scan(CALENDAR, StaticSource([]), now=datetime(2026, 11, 5, tzinfo=UTC))
     assert thankyou_scan.render is render
-    assert set(FORMATS) == {"text", "json", "csv", "markdown"}
+    assert set(FORMATS) == {"text", "json", "csv", "markdown", "html"}
     assert all(thankyou_scan.render(report, name) == FORMATS[name](report) for name in FORMATS)
-    with pytest.raises(UsageError, match="unknown format 'html'; choose one of text, json, csv, markdown"):
-        render(report, "html")
+    with pytest.raises(
+        UsageError, match="unknown format 'pdf'; choose one of text, json, csv, markdown, html"
+    ):
+        render(report, "pdf")
 
 
 def imports(module: Path) -> set[str]:

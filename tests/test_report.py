@@ -228,7 +228,7 @@ HOSTILE_REPORT = scan(
 RAW_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
-@pytest.mark.parametrize("format", ["text", "markdown", "csv"])
+@pytest.mark.parametrize("format", ["text", "markdown", "csv", "html"])
 def test_human_formats_show_control_characters_instead_of_obeying_them(format: str) -> None:
     assert HOSTILE_REPORT.followups[0].event.title == HOSTILE_TITLE
     out = render(HOSTILE_REPORT, format)

@@ -411,10 +411,13 @@ def _winner(versions: list[_Version]) -> tuple[_Version, Any]:
 
 
 def _place_named_zones(component: Any) -> None:
-    """DTSTART, DTEND and RECURRENCE-ID whose TZID no VTIMEZONE defines and icalendar does not
+    """Put times whose TZID is a display name we can map into that zone.
+
+    DTSTART, DTEND and RECURRENCE-ID whose TZID no VTIMEZONE defines and icalendar does not
     know (Outlook's display names, ``(UTC-05:00) Eastern Time (US & Canada)``) are read as
     floating times; when the name is one we can map, they are put in that zone instead, so the
-    expansion of a recurring event keeps it too. (EXDATE and RDATE are left as they are.)"""
+    expansion of a recurring event keeps it too. (EXDATE and RDATE are left as they are.)
+    """
     for name in ("DTSTART", "DTEND", "RECURRENCE-ID"):
         prop = component.get(name)
         if prop is None or isinstance(prop, list) or not prop.params.get("TZID"):
@@ -435,7 +438,8 @@ def _all_day_overrides(
     """Overrides of an all-day series whose RECURRENCE-ID is a time, as Evolution
     (``RECURRENCE-ID:20180502T000000Z``) and Exchange (``RECURRENCE-ID;TZID=W. Europe Standard
     Time:20260226T000000``) write them, name the occurrence of that day (its date where it is
-    written): they are keyed, and given to the expansion, as that date, so they replace it."""
+    written): they are keyed, and given to the expansion, as that date, so they replace it.
+    """
     master = entries.get(None)
     if master is None or master[1].get("DTSTART") is None:
         return entries
@@ -652,7 +656,8 @@ def _zone_from_display_name(name: str) -> str | None:
     """An IANA zone for a Windows display name as Outlook and Exchange write it as TZID
     (``(UTC-05:00) Eastern Time (US & Canada)``, ``(GMT+10:00) Canberra, Melbourne, Sydney``):
     the North American names, else the first listed city that names an IANA zone whose offset
-    (standard or daylight) is the one shown. None when nothing fits."""
+    (standard or daylight) is the one shown. None when nothing fits.
+    """
     match = _DISPLAY_NAME.match(name)
     if match is None:
         return None

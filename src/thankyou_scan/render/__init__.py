@@ -1,4 +1,4 @@
-"""Renderers: a Report as text, JSON, CSV or Markdown, and the ``check`` listing of a calendar.
+"""Renderers: a Report as text, JSON, CSV, Markdown or HTML, and the ``check`` listing of a calendar.
 
 Each format is one module with one ``render_<format>(report) -> str``; ``FORMATS`` maps the
 ``--format`` names to them. Renderers read the model (``thankyou_scan.report``) and never
@@ -18,6 +18,7 @@ from .check import check_dict, render_check, render_check_json
 from .common import plural, visible, when, when_event
 from .csv import render_csv
 from .folders import folders_dict, render_folders, render_folders_json
+from .html import render_html
 from .json import render_json
 from .markdown import render_markdown
 from .text import render_text
@@ -33,6 +34,7 @@ __all__ = [
     "render_csv",
     "render_folders",
     "render_folders_json",
+    "render_html",
     "render_json",
     "render_markdown",
     "render_text",
@@ -46,11 +48,12 @@ FORMATS: dict[str, Callable[[Report], str]] = {
     "json": render_json,
     "csv": render_csv,
     "markdown": render_markdown,
+    "html": render_html,
 }
 
 
 def render(report: Report, format: str = "text", *, width: int | None = None) -> str:
-    """Render a report as "text", "json", "csv" or "markdown".
+    """Render a report as "text", "json", "csv", "markdown" or "html".
 
     ``width`` (text only): at most this many terminal cells a line; None, the default: one
     line per follow-up, however long. The text is plain: no colour.
