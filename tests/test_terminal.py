@@ -285,3 +285,30 @@ def test_mbox_and_maildir_report_progress(tmp_path: Path) -> None:
     calls.clear()
     list(MaildirSource(maildir, progress=lambda done, total: calls.append((done, total))).sent_messages())
     assert calls == [(1, 2), (2, 2)]
+
+
+COMMANDS = ("scan", "demo", "check", "folders", "init", "auth", "import", "drafts", "completion")
+
+
+@pytest.mark.parametrize("command", ("", *COMMANDS))
+def test_help_and_usage_errors_fit_80_columns(
+    run_cli: RunCli, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    code, out, _ = run_cli(*filter(None, [command, "--help"]))
+    assert code == 0 and "usage: thankyou-scan" in out
+    assert max(len(line) for line in out.splitlines()) <= 80, out
+    if command:
+        code, _, err = run_cli(command, "--no-such-option")
+        assert code == 2 and "usage: thankyou-scan" in err
+        assert max(len(line) for line in err.splitlines()) <= 80, err
+
+
+def test_a_long_usage_group_is_broken_before_a_bar() -> None:
+    from thankyou_scan.cli_parser import fit_usage
+
+    line = "usage: x [--account NAME | --imap-host HOST | --mbox FILE | --maildir DIR | --ics FILE]"
+    lines = fit_usage(line, 40).split("\n")
+    assert all(len(piece) <= 40 for piece in lines), lines
+    assert " ".join(piece.strip() for piece in lines) == line  # nothing lost or reordered
+    assert all(piece.startswith("  | ") for piece in lines[1:]), lines  # broken before a bar

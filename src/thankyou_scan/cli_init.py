@@ -137,9 +137,11 @@ def run_init(args: argparse.Namespace) -> int:
     print(f"wrote {calendar} — put your events in it" if wrote_calendar else f"kept {calendar} as it is")
     print("next:")
     if auth == "oauth2":
-        print(f"  thankyou-scan auth {account['name']}       # sign in once")
+        print("  # sign in once:")
+        print(f"  thankyou-scan auth {account['name']}")
     elif auth == "keyring":
-        print(f"  keyring set thankyou-scan {user}   # store the password (pip install keyring)")
+        print("  # store the password in the keyring (pipx inject thankyou-scan keyring):")
+        print(f"  keyring set thankyou-scan {user}")
     print("  thankyou-scan check   # your events and their deadlines")
     print("  thankyou-scan         # the report, every morning")
     return 0

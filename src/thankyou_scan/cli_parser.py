@@ -15,15 +15,58 @@ from typing import Any, NoReturn
 from .cli_terminal import COLOR_CHOICES, fit_line, stderr_width
 from .report import SORTS, SUMMARY_ORDER
 
-__all__ = ["CommandParser", "add_color_option", "add_view_options", "parse_arguments", "status_list"]
+__all__ = [
+    "CommandParser",
+    "UsageFormatter",
+    "add_color_option",
+    "add_view_options",
+    "fit_usage",
+    "parse_arguments",
+    "status_list",
+]
 
 STATUSES = tuple(status.value for status in SUMMARY_ORDER)
+
+
+class UsageFormatter(argparse.HelpFormatter):
+    """argparse's help, with usage lines that fit the width even inside ``[a | b | c]`` groups.
+
+    argparse never breaks a mutually exclusive group, so a usage line could run past the
+    terminal; here such a line is broken before a ``|``, ``[`` or ``(`` (else at a space).
+    """
+
+    def _format_usage(self, *args: Any, **kwargs: Any) -> str:
+        text = super()._format_usage(*args, **kwargs)
+        return "\n".join(fit_usage(line, self._width) for line in text.split("\n"))
+
+
+def fit_usage(line: str, width: int) -> str:
+    """``line`` broken into lines of at most ``width`` characters, continuations indented."""
+    if len(line) <= width:
+        return line
+    indent = len(line) - len(line.lstrip())
+    pieces = []
+    while len(line) > width:
+        window = line[: width + 1]
+        cut = max(window.rfind(" | "), window.rfind(" ["), window.rfind(" ("))
+        if cut <= indent + 2:
+            cut = window.rfind(" ")
+        if cut <= indent + 2:
+            break  # one word longer than the width: leave it
+        pieces.append(line[:cut].rstrip())
+        line = " " * (indent + 2) + line[cut:].lstrip()
+    pieces.append(line)
+    return "\n".join(pieces)
 
 
 class CommandParser(argparse.ArgumentParser):
     """An ArgumentParser that remembers its subcommands (``commands``), for did-you-mean."""
 
     commands: dict[str, argparse.ArgumentParser]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", UsageFormatter)
+        super().__init__(*args, **kwargs)
 
     def add_subparsers(self, **kwargs: Any) -> Any:
         """The subcommands' action, remembering their parsers for did-you-mean and per-command usage."""
