@@ -290,7 +290,7 @@ def test_mbox_and_maildir_report_progress(tmp_path: Path) -> None:
 COMMANDS = ("scan", "demo", "check", "folders", "init", "auth", "import", "drafts", "completion")
 
 
-@pytest.mark.parametrize("command", ("", *COMMANDS))
+@pytest.mark.parametrize("command", ["", *COMMANDS])
 def test_help_and_usage_errors_fit_80_columns(
     run_cli: RunCli, monkeypatch: pytest.MonkeyPatch, command: str
 ) -> None:
