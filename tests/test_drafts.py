@@ -419,3 +419,20 @@ def test_no_drafts_folder_is_a_mailbox_error(
     assert code == 3 and "'Nowhere' does not exist" in err
     assert snapshot(server, account) == before
     assert os.environ["TEST_IMAP_PASSWORD"] == account.password
+
+
+def test_drafts_are_signed_with_the_configs_name(
+    offline: tuple[Path, Path], tmp_path: Path, run_cli: RunCli
+) -> None:
+    calendar, mbox = offline
+    config = tmp_path / "config.yaml"
+    config.write_text(f"version: 1\nname: Jordan Smith\ncalendar: {calendar}\n")
+    config.chmod(0o600)
+    out = tmp_path / "drafts"
+    code, _, err = run_cli(
+        "drafts", "--config", str(config), "--mbox", str(mbox), "--now", NOW, "--eml-dir", str(out)
+    )
+    assert code == 0, err
+    message = email.message_from_bytes(sorted(out.iterdir())[0].read_bytes(), policy=email.policy.default)
+    assert message["From"].addresses[0].display_name == "Jordan Smith"
+    assert message.get_content().rstrip().endswith("Jordan Smith")

@@ -150,7 +150,7 @@ def run_drafts(args: argparse.Namespace) -> int:
             raise MailboxError(
                 f"{exc} (given with {'--mbox' if args.mbox else '--maildir'})", path=exc.path
             ) from exc
-        return _make(report, args, statuses, templates, sender=me[0], mailbox=None)
+        return _make(report, args, statuses, templates, sender=me[0], mailbox=None, my_name=_my_name(config))
     if args.me:
         raise UsageError("--me is for --mbox and --maildir; with IMAP, drafts are From the account's user")
     if args.imap_host:
@@ -184,7 +184,24 @@ def run_drafts(args: argparse.Namespace) -> int:
             mailbox = DraftsMailbox(first, folder)
             if len(sources) > 1:
                 log.info("drafts go to account %s", first_name)
-        return _make(report, args, statuses, templates, sender=sender, mailbox=mailbox, thread_source=first)
+        return _make(
+            report,
+            args,
+            statuses,
+            templates,
+            sender=sender,
+            mailbox=mailbox,
+            thread_source=first,
+            my_name=_my_name(config),
+        )
+
+
+def _my_name(config: Config | None) -> str:
+    """The user's name for the sign-off and the From line: the config's ``name:``, else none."""
+    if config is None or not config.name:
+        log.info("no 'name:' in the config: drafts are signed without a name")
+        return ""
+    return config.name
 
 
 def _make(
@@ -196,12 +213,15 @@ def _make(
     sender: str,
     mailbox: DraftsMailbox | None,
     thread_source: ImapSource | None = None,
+    my_name: str = "",
 ) -> int:
     """Render every draft first (a template error writes nothing), then write each one that is not there yet."""
     with_address, without = owed(report, statuses)
     drafts = []
     for followup in with_address:
-        text = templates(followup.event.kind).render(template_fields(followup, my_email=sender))
+        text = templates(followup.event.kind).render(
+            template_fields(followup, my_name=my_name, my_email=sender)
+        )
         key = draft_key(followup.event.id, followup.person.email or "")
         drafts.append(Draft(followup, key, text.subject, text.body))
     threads = DraftsMailbox(thread_source) if thread_source is not None else None
@@ -211,7 +231,7 @@ def _make(
             if threads is not None:
                 blocks = threads.mail_from(draft.address)
                 draft = dataclasses.replace(draft, thread=thread_for(draft.followup.event.title, blocks))
-            raw = build_message(draft, sender=sender, now=datetime.now(timezone.utc))
+            raw = build_message(draft, sender=sender, now=datetime.now(timezone.utc), sender_name=my_name)
             _say(_outcome(draft, raw, args, mailbox, folder), draft.followup, draft)
     finally:
         if folder is not None:

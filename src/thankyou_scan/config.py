@@ -56,7 +56,7 @@ _PASSWORD_KEYS = frozenset(
     {"password", "pass", "passwd", "app_password", "secret", "token", "access_token", "refresh_token"}
 )
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
-_TOP_KEYS = ("version", "calendar", "me", "accounts", "drafts")
+_TOP_KEYS = ("version", "name", "calendar", "me", "accounts", "drafts")
 _ACCOUNT_KEYS = (
     "name",
     "imap_host",
@@ -118,6 +118,8 @@ class Config:
     """A config file read and checked: its calendars, extra ``me`` addresses and accounts."""
 
     path: Path
+    name: str = ""
+    """The user's own name: the sign-off and the From line of drafts."""
     calendars: tuple[Path, ...] = ()
     me: tuple[str, ...] = ()
     accounts: tuple[Account, ...] = ()
@@ -245,6 +247,7 @@ class _Reader(NodeReader[Config]):
             node = top["version"][1]
             if not (isinstance(node, yaml.ScalarNode) and node.value == "1"):
                 self.refuse(node, None, f"version {describe(node)} is not supported — write 'version: 1'")
+        name = (self.read_text(top["name"][1], None, "name") or "") if "name" in top else ""
         calendars = tuple(self.read_path(item, "calendar") for item in self.items(top, "calendar"))
         me = tuple(self.read_address_text(item) for item in self.items(top, "me"))
         accounts = self.read_accounts(top["accounts"][1]) if "accounts" in top else ()
@@ -258,6 +261,7 @@ class _Reader(NodeReader[Config]):
                 drafts_folder = self.read_text(drafts["folder"][1], None, "folder")
         return Config(
             path=Path(self.path),
+            name=name,
             calendars=tuple(path for path in calendars if path is not None),
             me=tuple(address for address in me if address is not None),
             accounts=accounts,
