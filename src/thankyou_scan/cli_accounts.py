@@ -12,6 +12,7 @@ import dataclasses
 import logging
 from collections.abc import Callable, Iterable
 from datetime import datetime
+from typing import Any
 
 from .calendar import Calendar, load_calendar, merge_calendars
 from .cli_auth import account_secret
@@ -29,6 +30,7 @@ __all__ = [
     "account_from_flags",
     "account_secrets",
     "chosen_accounts",
+    "imap_settings",
     "imap_source",
     "load_calendar_file",
     "scan_calendar",
@@ -151,6 +153,27 @@ def account_secrets(
     return account_secret(account)
 
 
+def imap_settings(account: Account, args: argparse.Namespace, *, from_flags: bool) -> dict[str, Any]:
+    """What an IMAP login needs for ``account`` (host, user, port, security, TLS, folders, secret).
+
+    The keyword arguments of :class:`ImapSource` and of the invitations' reader alike; the
+    secret is read now, from a flag or the account's way.
+    """
+    password, token = account_secrets(account, args, from_flags=from_flags)
+    return {
+        "host": account.imap_host,
+        "user": account.user,
+        "port": account.imap_port,
+        "security": account.security or DEFAULT_SECURITY,
+        "tls_ca": account.tls_ca,
+        "verify": account.verify,
+        "timeout": account.timeout if account.timeout is not None else DEFAULT_TIMEOUT,
+        "folders": list(account.folders),
+        "password": password,
+        "oauth2_token": token,
+    }
+
+
 def imap_source(
     account: Account,
     args: argparse.Namespace,
@@ -158,19 +181,9 @@ def imap_source(
     progress: Callable[[int, int], None] | None,
     from_flags: bool,
 ) -> ImapSource:
-    """An (unopened) :class:`ImapSource` for ``account``; its secret read now, from a flag or the account's way."""
-    password, token = account_secrets(account, args, from_flags=from_flags)
+    """An (unopened) :class:`ImapSource` for ``account``: :func:`imap_settings`, progress and the cache."""
     return ImapSource(
-        account.imap_host,
-        user=account.user,
-        port=account.imap_port,
-        security=account.security or DEFAULT_SECURITY,
-        tls_ca=account.tls_ca,
-        verify=account.verify,
-        timeout=account.timeout if account.timeout is not None else DEFAULT_TIMEOUT,
-        folders=list(account.folders),
+        **imap_settings(account, args, from_flags=from_flags),
         progress=progress,
-        password=password,
-        oauth2_token=token,
         cache=None if getattr(args, "no_cache", True) else HeaderCache(args.cache or cache_dir()),
     )

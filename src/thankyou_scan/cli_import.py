@@ -13,11 +13,9 @@ from collections.abc import Iterator
 from datetime import datetime, time, timedelta, timezone
 
 from .cli_accounts import (
-    DEFAULT_SECURITY,
-    DEFAULT_TIMEOUT,
     account_from_flags,
-    account_secrets,
     chosen_accounts,
+    imap_settings,
     load_calendar_file,
     the_config,
 )
@@ -194,19 +192,7 @@ def _mail(args: argparse.Namespace) -> Iterator[tuple[str, str]]:
 def _imap(args: argparse.Namespace, account: Account, since: datetime) -> Iterator[tuple[str, str]]:
     from .invitations.imap import ImapInvitations
 
-    password, token = account_secrets(account, args, from_flags=not args.account)
-    with ImapInvitations(
-        account.imap_host,
-        user=account.user,
-        port=account.imap_port,
-        security=account.security or DEFAULT_SECURITY,
-        tls_ca=account.tls_ca,
-        verify=account.verify,
-        timeout=account.timeout if account.timeout is not None else DEFAULT_TIMEOUT,
-        folders=account.folders,
-        password=password,
-        oauth2_token=token,
-    ) as imap:
+    with ImapInvitations(**imap_settings(account, args, from_flags=not args.account)) as imap:
         yield from imap.calendar_texts(since)
         log.info(
             "%s: %d message(s), %d calendar part(s), %d bytes fetched",

@@ -19,10 +19,8 @@ from typing import Any
 
 from imapclient import IMAPClient
 
-from ..credentials import check_credential
-from ..errors import InvalidResponseError, UsageError
-from ..network import is_loopback
-from ..sources.imap import DEFAULT_PORTS, SECURITY_MODES
+from ..errors import InvalidResponseError
+from ..sources.imap import connection_settings
 from ..sources.imap_sync import FolderState, FolderSync
 from .mail import MAX_PART_BYTES, decode_text, is_calendar_part
 
@@ -135,38 +133,21 @@ class ImapInvitations(FolderSync):
         retries: int = 3,
         backoff: float = 0.5,
     ) -> None:
-        if security not in SECURITY_MODES:
-            raise UsageError(f"security {security!r} is not one of {', '.join(SECURITY_MODES)}")
-        if security == "plain" and not is_loopback(host):
-            raise UsageError(
-                f"refusing an unencrypted connection to {host}: security 'plain' is only for a server on "
-                "this machine (localhost, 127.0.0.1) — use security 'ssl' or 'starttls'"
-            ).about("security")
-        if (password is None) == (oauth2_token is None):
-            raise UsageError("give exactly one of a password or an OAuth2 token")
-        if not timeout > 0:
-            raise UsageError(f"timeout must be positive, not {timeout}")
-        check_credential(user, "the user name", secret=False)
-        if password is not None:
-            check_credential(password, "the password", secret=True)
-            if not user.isascii():
-                raise UsageError(
-                    f"the user name {user!r} is not ASCII, which IMAP LOGIN cannot send — use OAuth2"
-                )
-        if oauth2_token is not None:
-            check_credential(oauth2_token, "the OAuth2 token", secret=True)
         super().__init__(
             host,
-            port=port or DEFAULT_PORTS[security],
-            user=user,
-            password=password,
-            oauth2_token=oauth2_token,
-            security=security,
-            tls_ca=str(tls_ca) if tls_ca else None,
-            verify=verify,
-            timeout=timeout,
-            retries=retries,
-            backoff=backoff,
+            **connection_settings(
+                host,
+                user=user,
+                password=password,
+                oauth2_token=oauth2_token,
+                port=port,
+                security=security,
+                tls_ca=tls_ca,
+                verify=verify,
+                timeout=timeout,
+                retries=retries,
+                backoff=backoff,
+            ),
         )
         self.requested_folders = tuple(dict.fromkeys(("INBOX", *folders)))
         self.batch_size = batch_size

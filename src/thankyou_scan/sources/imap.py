@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from ..credentials import check_credential
 from ..errors import FolderNotFoundError, UsageError
@@ -32,12 +33,72 @@ __all__ = [
     "Folder",
     "ImapSource",
     "choose_sent_folder",
+    "connection_settings",
     "is_loopback",
     "resolve_loopback",
 ]
 
 SECURITY_MODES = ("ssl", "starttls", "plain")
 DEFAULT_PORTS = {"ssl": 993, "starttls": 143, "plain": 143}
+
+
+def connection_settings(
+    host: str,
+    *,
+    user: str,
+    password: str | None,
+    oauth2_token: str | None,
+    port: int | None,
+    security: str,
+    tls_ca: str | Path | None,
+    verify: bool,
+    timeout: float,
+    retries: int,
+    backoff: float,
+) -> dict[str, Any]:
+    """The arguments of an IMAP connection checked, and its defaults filled in (the port by ``security``).
+
+    Shared by every class that logs in (``ImapSource``, the invitations' reader), so they
+    refuse the same things with the same words.
+
+    Raises:
+        UsageError: an unknown ``security``, ``plain`` to a host that is not this machine,
+            both or neither of a password and a token, a timeout that is not positive, or
+            credentials IMAP cannot carry.
+    """
+    if security not in SECURITY_MODES:
+        raise UsageError(f"security {security!r} is not one of {', '.join(SECURITY_MODES)}")
+    if security == "plain" and not is_loopback(host):
+        raise UsageError(
+            f"refusing an unencrypted connection to {host}: security 'plain' is only for a server on "
+            "this machine (localhost, 127.0.0.1) — use security 'ssl' or 'starttls'"
+        ).about("security")
+    if (password is None) == (oauth2_token is None):
+        raise UsageError("give exactly one of a password or an OAuth2 token")
+    if not timeout > 0:
+        raise UsageError(f"timeout must be positive, not {timeout}")
+    check_credential(user, "the user name", secret=False)
+    if password is not None:
+        check_credential(password, "the password", secret=True)
+        if not user.isascii():
+            raise UsageError(
+                f"the user name {user!r} is not ASCII, which IMAP LOGIN cannot send — use the ASCII "
+                "login name your provider gives, or OAuth2"
+            )
+    if oauth2_token is not None:
+        check_credential(oauth2_token, "the OAuth2 token", secret=True)
+    return {
+        "port": port or DEFAULT_PORTS[security],
+        "user": user,
+        "password": password,
+        "oauth2_token": oauth2_token,
+        "security": security,
+        "tls_ca": str(tls_ca) if tls_ca else None,
+        "verify": verify,
+        "timeout": timeout,
+        "retries": retries,
+        "backoff": backoff,
+    }
 
 
 class ImapSource(FolderSync):
@@ -74,39 +135,21 @@ class ImapSource(FolderSync):
         progress: Callable[[int, int], None] | None = None,
         cache: HeaderCache | None = None,
     ) -> None:
-        if security not in SECURITY_MODES:
-            raise UsageError(f"security {security!r} is not one of {', '.join(SECURITY_MODES)}")
-        if security == "plain" and not is_loopback(host):
-            raise UsageError(
-                f"refusing an unencrypted connection to {host}: security 'plain' is only for a server on "
-                "this machine (localhost, 127.0.0.1) — use security 'ssl' or 'starttls'"
-            ).about("security")
-        if (password is None) == (oauth2_token is None):
-            raise UsageError("give exactly one of a password or an OAuth2 token")
-        if not timeout > 0:
-            raise UsageError(f"timeout must be positive, not {timeout}")
-        check_credential(user, "the user name", secret=False)
-        if password is not None:
-            check_credential(password, "the password", secret=True)
-            if not user.isascii():
-                raise UsageError(
-                    f"the user name {user!r} is not ASCII, which IMAP LOGIN cannot send — use the ASCII "
-                    "login name your provider gives, or OAuth2"
-                )
-        if oauth2_token is not None:
-            check_credential(oauth2_token, "the OAuth2 token", secret=True)
         super().__init__(
             host,
-            port=port or DEFAULT_PORTS[security],
-            user=user,
-            password=password,
-            oauth2_token=oauth2_token,
-            security=security,
-            tls_ca=str(tls_ca) if tls_ca else None,
-            verify=verify,
-            timeout=timeout,
-            retries=retries,
-            backoff=backoff,
+            **connection_settings(
+                host,
+                user=user,
+                password=password,
+                oauth2_token=oauth2_token,
+                port=port,
+                security=security,
+                tls_ca=tls_ca,
+                verify=verify,
+                timeout=timeout,
+                retries=retries,
+                backoff=backoff,
+            ),
         )
         self.requested_folders = tuple(folders)
         self.batch_size = batch_size
