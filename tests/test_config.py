@@ -130,7 +130,7 @@ def test_yaml_errors_and_duplicate_names_have_lines(tmp_path: Path) -> None:
         "  - {name: a, imap_host: h, user: u@x.example, password_env: X}\n"
         "  - {name: a, imap_host: h, user: u@x.example, password_env: X}\n",
     )
-    assert f"{twice}:3: event 'a': a second account is called 'a'" in problems(twice)
+    assert f"{twice}:3: account 'a': a second account is called 'a'" in problems(twice)
     assert "!!python" in problems(write(tmp_path / "tag.yaml", "calendar: !!python/name:os.system x\n"))
 
 

@@ -451,10 +451,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        no_command = not argv or (argv[0].startswith("-") and not set(_COMMANDS) & set(argv))
-        if no_command and not {"-h", "--help", "--version"} & set(argv):
+        if _no_command(argv) and not {"-h", "--help", "--version"} & set(argv):
             # No command: `scan` when there is a config file (`thankyou-scan --format json` too).
-            if find_config(_config_flag(argv)) is not None:
+            if _has_config(argv):
                 argv.insert(0, "scan")
             elif not argv:
                 return _no_arguments(parser)
@@ -499,6 +498,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except Exception as exc:
         return _internal_error(exc)
+
+
+def _no_command(argv: list[str]) -> bool:
+    """True when ``argv`` names no command: only the command's own options may come before one.
+
+    ``--config FILE`` is the one option taking a value there, so an option value that is
+    also a command's name (``--account demo``, ``--output check``) is not taken for it.
+    """
+    index = 0
+    while index < len(argv):
+        word = argv[index]
+        if word == "--config":
+            index += 2
+        elif word.startswith("--config="):
+            index += 1
+        else:
+            return word.startswith("-")
+    return True
+
+
+def _has_config(argv: list[str]) -> bool:
+    """Is there a config file to scan with? One naming an unknown ``~user`` counts: the scan says what is wrong."""
+    try:
+        return find_config(_config_flag(argv)) is not None
+    except ThankyouScanError:
+        return True
 
 
 def _config_flag(argv: list[str]) -> str | None:

@@ -17,7 +17,6 @@ import os
 from collections.abc import Callable
 from contextlib import ExitStack, suppress
 from datetime import datetime, timezone
-from pathlib import Path
 
 from .cli_accounts import account_from_flags, chosen_accounts, imap_source, scan_calendar, the_config
 from .cli_values import parse_now
@@ -25,7 +24,7 @@ from .config import Config
 from .draft_templates import DEFAULT_KINDS, DraftTemplate, default_template, load_template
 from .drafts import Draft, build_message, draft_key, owed, parse_statuses, template_fields, thread_for
 from .errors import MailboxError, NotPrivateError, UsageError
-from .paths import create_temporary, open_private_folder
+from .paths import create_temporary, expand_user, open_private_folder
 from .pipeline import scan
 from .render import visible
 from .report import FollowUp, Report, Status
@@ -259,7 +258,7 @@ def _outcome(
 
 def _eml_folder(path: str, *, create: bool) -> int | None:
     try:
-        return open_private_folder(Path(path).expanduser(), create=create)
+        return open_private_folder(expand_user(path, "--eml-dir"), create=create)
     except FileNotFoundError:
         if not create:
             return None  # a dry run creates nothing: every draft would be new
@@ -284,14 +283,20 @@ def _write_eml(folder: int | None, key: str, raw: bytes, *, force: bool, dry_run
         return f"exists: {name}"
     if dry_run or folder is None:
         return f"would write {name}"
-    descriptor, temporary = create_temporary(folder, name)
+    try:
+        descriptor, temporary = create_temporary(folder, name)
+    except OSError as exc:
+        raise UsageError(f"--eml-dir: cannot write {name}: {exc.strerror or exc}") from None
     try:
         with os.fdopen(descriptor, "wb") as handle:
             handle.write(raw)
         os.replace(temporary, name, src_dir_fd=folder, dst_dir_fd=folder)
-    except BaseException:
+    except BaseException as exc:
         with suppress(OSError):
             os.unlink(temporary, dir_fd=folder)
+        if isinstance(exc, OSError):
+            # A full disk or a read-only folder: not standard output's failure, nor an internal error.
+            raise UsageError(f"--eml-dir: cannot write {name}: {exc.strerror or exc}") from None
         raise
     return f"wrote {name}"
 

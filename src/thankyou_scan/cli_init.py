@@ -20,7 +20,7 @@ from pathlib import Path
 from .cli_values import check_host
 from .config import CONFIG_ENV, default_config_path, parse_config
 from .errors import NotPrivateError, UsageError
-from .paths import create_temporary, open_private_folder
+from .paths import create_temporary, expand_user, open_private_folder
 
 __all__ = ["PROVIDERS", "add_init_parser", "run_init"]
 
@@ -100,9 +100,9 @@ def add_init_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser
 def run_init(args: argparse.Namespace) -> int:
     """Ask (or read from flags), write the config and, when missing, a calendar from the template."""
     ask = _Asker(interactive=not args.no_input and sys.stdin is not None and sys.stdin.isatty())
-    target = Path(
-        getattr(args, "config", None) or os.environ.get(CONFIG_ENV) or default_config_path()
-    ).expanduser()
+    target = expand_user(
+        getattr(args, "config", None) or os.environ.get(CONFIG_ENV) or default_config_path(), "--config"
+    )
     if target.exists() and not args.force:
         raise UsageError(f"{target} exists — edit it, or give --force to write a new one")
     provider_name = args.provider or ask.choice("Mail provider", tuple(PROVIDERS), None, "--provider")
@@ -126,14 +126,16 @@ def run_init(args: argparse.Namespace) -> int:
         "user": user,
     }
     account.update(_secret(auth, provider, args, ask, user))
-    calendar = Path(
-        args.calendar or ask.text("Your calendar file", str(DEFAULT_CALENDAR), "--calendar")
-    ).expanduser()
+    calendar = expand_user(
+        args.calendar or ask.text("Your calendar file", str(DEFAULT_CALENDAR), "--calendar"), "--calendar"
+    )
     text = _config_text(calendar.absolute(), user, account)
     parse_config(text, target)  # what is written must read back: a bad answer fails here, before any write
+    # The calendar first: a calendar folder that cannot be made must not leave a config behind
+    # that a second `init` would refuse to replace.
+    wrote_calendar = _write_calendar(calendar, user)
     _write_new(target, text, replace=args.force)
     print(f"wrote {target}")
-    wrote_calendar = _write_calendar(calendar, user)
     print(f"wrote {calendar} — put your events in it" if wrote_calendar else f"kept {calendar} as it is")
     print("next:")
     if auth == "oauth2":
@@ -141,7 +143,8 @@ def run_init(args: argparse.Namespace) -> int:
         print(f"  thankyou-scan auth {account['name']}")
     elif auth == "keyring":
         print("  # store the password in the keyring (pipx inject thankyou-scan keyring):")
-        print(f"  keyring set thankyou-scan {user}")
+        # Quoted: the line is there to be pasted into a shell, and an address may hold `$(...)` or `;`.
+        print(f"  keyring set thankyou-scan {shlex.quote(user)}")
     print("  thankyou-scan check   # your events and their deadlines")
     print("  thankyou-scan         # the report, every morning")
     return 0
@@ -227,15 +230,20 @@ def _write_calendar(path: Path, user: str) -> bool:
         return False
     template = (resources.files("thankyou_scan") / "data" / "calendar-template.yaml").read_text("utf-8")
     text = template.replace("  - you@gmail.com\n", f"  - {json.dumps(user)}\n", 1)
-    path.parent.mkdir(parents=True, exist_ok=True)
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
     except FileExistsError:
         return False
     except OSError as exc:
         raise UsageError(f"cannot write the calendar {path}: {exc.strerror or exc}") from None
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        handle.write(text)
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        raise UsageError(f"cannot write the calendar {path}: {exc.strerror or exc}") from None
     return True
 
 

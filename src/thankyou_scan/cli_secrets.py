@@ -105,6 +105,10 @@ def run_password_command(argv: Sequence[str], label: str) -> str:
         returncode, output = _run_capped(argv, limit=PASSWORD_COMMAND_LIMIT, timeout=120)
     except FileNotFoundError:
         raise UsageError(f"{label}: {argv[0]!r} was not found") from None
+    except PermissionError:
+        raise UsageError(f"{label}: {argv[0]!r} cannot be run (not executable, or a folder)") from None
+    except ValueError:  # a NUL in a word: no program can be named so
+        raise UsageError(f"{label}: a word of the command holds a NUL character") from None
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise UsageError(f"{label} {argv[0]!r} failed: {type(exc).__name__}") from None
     if output is None:

@@ -7,13 +7,13 @@ argparse checks types and choices; these are the ranges and shapes it cannot: pa
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import math
 import os
 from datetime import datetime, timezone
 from pathlib import Path
 
 from .errors import UsageError
+from .network import host_problem
 from .times import FIRST_YEAR, LAST_YEAR
 
 __all__ = ["MAX_TIMEOUT", "check_host", "check_values", "parse_now"]
@@ -57,6 +57,7 @@ _PATH_OPTIONS = (
     ("output", "--output"),
     ("cache", "--cache"),
     ("tls_ca", "--tls-ca"),
+    ("config", "--config"),
 )
 
 
@@ -94,20 +95,10 @@ def check_values(args: argparse.Namespace) -> None:
 
 def check_host(host: str) -> None:
     """Refuse what cannot be a host name or address (a URL, a port, spaces), naming --imap-host."""
-    try:
-        ipaddress.ip_address(host.strip("[]"))
-        return
-    except ValueError:
-        pass
-    if ":" in host:
+    problem = host_problem(host)
+    if problem == "port":
         raise UsageError(
             f"--imap-host {_shown(host)}: give only the host name (like imap.gmail.com); a port goes to --imap-port"
         )
-    name = host.rstrip(".")
-    valid = bool(name) and name.isprintable() and not any(c.isspace() or c in "/\\@" for c in name)
-    try:
-        name.encode("idna")  # labels of 1-63 characters, 253 in all; what the resolver would refuse
-    except UnicodeError:
-        valid = False
-    if not valid:
+    if problem is not None:
         raise UsageError(f"--imap-host {_shown(host)} is not a host name — write it like imap.gmail.com")

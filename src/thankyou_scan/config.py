@@ -18,9 +18,10 @@ from pathlib import Path
 
 import yaml
 
-from .errors import CalendarError, CalendarProblem, ConfigError
-from .paths import config_dir, open_regular_file
-from .yamlnodes import NodeReader, compose, describe, did_you_mean, kind_of
+from .errors import CalendarError, CalendarProblem, ConfigError, UsageError
+from .network import host_problem
+from .paths import config_dir, expand_user, open_regular_file
+from .yamlnodes import NodeReader, compose, describe, did_you_mean, kind_of, short
 
 __all__ = [
     "CONFIG_ENV",
@@ -77,6 +78,13 @@ _ACCOUNT_KEYS = (
 )
 _DRAFTS_KEYS = ("templates", "folder")
 _SECURITY = ("ssl", "starttls", "plain")
+_SECRET_WORDS = ("password", "passwd", "secret", "token")
+"""Parts of a key that say it holds a secret: such a key is refused without its value being shown."""
+
+
+def _holds_control_characters(text: str) -> bool:
+    """C0 and C1 controls and DEL: a NUL cannot reach a path, nor a CR/LF an IMAP command."""
+    return any(ord(char) < 0x20 or 0x7F <= ord(char) < 0xA0 for char in text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,8 +144,11 @@ class Config:
             if account.name == name:
                 return account
         names = [account.name for account in self.accounts]
-        hint = did_you_mean(name, names) or (
-            f"the accounts are: {', '.join(names)}" if names else "the file has no 'accounts:'"
+        cased = [other for other in names if other.lower() == name.lower()]
+        hint = (
+            (f"did you mean {cased[0]!r}? (names are case-sensitive)" if cased else "")
+            or did_you_mean(name, names)
+            or (f"the accounts are: {', '.join(names)}" if names else "the file has no 'accounts:'")
         )
         raise ConfigError([CalendarProblem(str(self.path), None, None, f"no account {name!r} — {hint}")])
 
@@ -152,12 +163,15 @@ def find_config(explicit: str | Path | None = None) -> Path | None:
 
     An explicit path or the variable is returned even when the file is missing (loading
     it then says so); the default place only when something is there.
+
+    Raises:
+        UsageError: the path starts with ``~user`` of a user this machine does not have.
     """
     if explicit is not None:
-        return Path(explicit).expanduser()
+        return expand_user(explicit, "the config file")
     named = os.environ.get(CONFIG_ENV, "").strip()
     if named:
-        return Path(named).expanduser()
+        return expand_user(named, f"${CONFIG_ENV}")
     path = default_config_path()
     return path if os.path.lexists(path) else None
 
@@ -182,7 +196,11 @@ def parse_config(text: str, path: str | Path) -> Config:
         root = compose(text, name)
         if root is None:
             raise _error(name, None, "is empty — start it with 'version: 1' (see docs/daily-use.md)")
-        return _Reader(name, Path(path).expanduser().parent).read(root)
+        try:
+            folder = expand_user(path, "the config file").parent
+        except UsageError:
+            folder = Path(path).parent
+        return _Reader(name, folder).read(root)
     except CalendarError as exc:  # the YAML layer speaks of calendars' problems; they are ours here
         raise ConfigError(exc.problems) from None
 
@@ -231,10 +249,37 @@ def _check_trusted(info: os.stat_result, name: str) -> None:
         )
 
 
+def _is_secret_key(key: str) -> bool:
+    """``password``, ``imap_password``, ``refresh_token``...: a key that can only hold a secret."""
+    lowered = key.lower()
+    return lowered in _PASSWORD_KEYS or (
+        lowered not in _ACCOUNT_KEYS and any(word in lowered for word in _SECRET_WORDS)
+    )
+
+
 class _Reader(NodeReader[Config]):
     def __init__(self, path: str, folder: Path) -> None:
         super().__init__(path)
         self.folder = folder
+
+    # Messages about an account name it: ``where`` is the account's name, where a calendar's is an event's.
+    def refuse(self, node: yaml.Node | None, event: str | None, message: str) -> None:
+        """Record a problem at ``node``'s line, in the account ``event`` names (if any)."""
+        super().refuse(node, None, f"account {event!r}: {message}" if event else message)
+
+    def warn(self, node: yaml.Node | None, event: str | None, message: str) -> None:
+        """Record a warning at ``node``'s line, in the account ``event`` names (if any)."""
+        super().warn(node, None, f"account {event!r}: {message}" if event else message)
+
+    def read_text(self, node: yaml.Node, event: str | None, key: str) -> str | None:
+        """Text as the base reader checks it, without control characters (a tab, a NUL, a line break)."""
+        text = super().read_text(node, event, key)
+        if text is not None and _holds_control_characters(text):
+            self.refuse(
+                node, event, f"{key!r} holds a control character (a tab, a line break...) — remove it"
+            )
+            return None
+        return text
 
     def build(self, root: yaml.Node) -> Config:
         empty = Config(path=Path(self.path))
@@ -282,7 +327,11 @@ class _Reader(NodeReader[Config]):
         text = self.read_text(node, None, key)
         if text is None:
             return None
-        path = Path(text).expanduser()
+        try:
+            path = expand_user(text, repr(key))
+        except UsageError as exc:
+            self.refuse(node, None, str(exc))
+            return None
         return path if path.is_absolute() else self.folder / path
 
     def read_address_text(self, node: yaml.Node) -> str | None:
@@ -318,8 +367,13 @@ class _Reader(NodeReader[Config]):
             account = self.read_account(item)
             if account is None:
                 continue
-            if any(other.name == account.name for other in accounts):
-                self.refuse(item, account.name, f"a second account is called {account.name!r} — rename one")
+            same = next((other for other in accounts if other.name.lower() == account.name.lower()), None)
+            if same is not None:
+                # `--account work` must not depend on case: Work and work are one name to a person.
+                also = "" if same.name == account.name else f" (as {same.name!r}, but for case)"
+                self.refuse(
+                    item, account.name, f"a second account is called {account.name!r}{also} — rename one"
+                )
                 continue
             accounts.append(account)
         return tuple(accounts)
@@ -327,7 +381,7 @@ class _Reader(NodeReader[Config]):
     def read_account(self, node: yaml.Node) -> Account | None:
         if isinstance(node, yaml.MappingNode):
             for key, _ in node.value:
-                if isinstance(key, yaml.ScalarNode) and str(key.value).lower() in _PASSWORD_KEYS:
+                if isinstance(key, yaml.ScalarNode) and _is_secret_key(str(key.value)):
                     # The value is never quoted back: it is the very thing that must not be shown.
                     self.refuse(key, None, f"account key {key.value!r}: {SECRET_HINT}")
                     return None
@@ -354,6 +408,15 @@ class _Reader(NodeReader[Config]):
                 self.refuse(node, where, f"the account needs '{key}:'")
             else:
                 values[key] = self.read_text(keys[key][1], where, key)
+        host = values.get("imap_host")
+        if isinstance(host, str) and (problem := host_problem(host)) is not None:
+            hint = (
+                "give only the host name (like imap.gmail.com); a port goes to 'imap_port:'"
+                if problem == "port"
+                else "write it like imap.gmail.com"
+            )
+            self.refuse(keys["imap_host"][1], where, f"imap_host {short(host)!r} is not a host name — {hint}")
+            values["imap_host"] = None
         if "imap_port" in keys:
             values["imap_port"] = self.read_port(keys["imap_port"][1], where)
         if "security" in keys:
@@ -422,7 +485,9 @@ class _Reader(NodeReader[Config]):
                     node,
                     where,
                     "'password_command' must be a list of words, run without a shell, like "
-                    "[pass, show, mail/you] — not " + kind_of(node),
+                    "[pass, show, mail/you] — not "
+                    + ("a mapping" if isinstance(node, yaml.MappingNode) else "one text")
+                    + " (not shown: it could be the password)",
                 )
                 return
             words = [self.read_text(item, where, "password_command") for item in node.value]
@@ -433,13 +498,21 @@ class _Reader(NodeReader[Config]):
         elif way == "password_env":
             variable = self.read_text(node, where, "password_env")
             if variable is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", variable):
+                # Not quoted back: a password written where its variable's name belongs must not be shown.
                 self.refuse(
-                    node, where, f"'password_env' must name an environment variable, not {variable!r}"
+                    node,
+                    where,
+                    "'password_env' must name an environment variable (letters, digits and '_', "
+                    "like WORK_IMAP_PASSWORD); the value is not shown, in case it is the password",
                 )
             else:
                 values["password_env"] = variable
         elif way == "keyring":
-            if self.read_boolean(node, where, "keyring") is False:
+            if not (isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:bool"):
+                self.refuse(
+                    node, where, "'keyring' must be true (the value is not shown, in case it is the password)"
+                )
+            elif self.read_boolean(node, where, "keyring") is False:
                 self.refuse(
                     node, where, "'keyring: false' gives no password — remove it and give another way"
                 )
@@ -447,8 +520,10 @@ class _Reader(NodeReader[Config]):
         else:
             provider = self.read_text(node, where, "oauth2")
             if provider is not None and provider not in OAUTH2_PROVIDERS:
+                # A short word is quoted back (``google``); anything longer could be a pasted token.
+                shown = f" {provider!r}" if re.fullmatch(r"[A-Za-z0-9_.-]{1,20}", provider) else ""
                 hint = did_you_mean(provider, OAUTH2_PROVIDERS) or "one of: gmail, microsoft"
-                self.refuse(node, where, f"oauth2 {provider!r} is not known — {hint}")
+                self.refuse(node, where, f"oauth2{shown} is not known — {hint}")
             else:
                 values["oauth2"] = provider
 

@@ -22,8 +22,8 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from .errors import TemplateError
-from .paths import read_regular_file
+from .errors import TemplateError, UsageError
+from .paths import expand_user, read_regular_file
 
 if TYPE_CHECKING:
     from jinja2 import Template as JinjaTemplate
@@ -142,7 +142,9 @@ def load_template(path: str | Path) -> DraftTemplate:
     """
     shown = str(path)
     try:
-        data = read_regular_file(Path(path).expanduser(), MAX_TEMPLATE)
+        data = read_regular_file(expand_user(path, "the template"), MAX_TEMPLATE)
+    except UsageError as exc:  # ~user of no user of this machine
+        raise TemplateError(str(exc), path=shown) from None
     except OSError as exc:
         raise TemplateError(f"cannot read the template: {exc.strerror or exc}", path=shown) from None
     if data is None:

@@ -12,9 +12,32 @@ from typing import Any, cast
 
 from .errors import UsageError
 
-__all__ = ["AddressInfo", "is_loopback", "is_loopback_address", "resolve_loopback"]
+__all__ = ["AddressInfo", "host_problem", "is_loopback", "is_loopback_address", "resolve_loopback"]
 
 AddressInfo = tuple[int, int, int, str, Any]
+
+
+def host_problem(host: str) -> str | None:
+    """Why ``host`` cannot be a host name or IP address ("port", "name"), or None when it can.
+
+    "port": it holds a ``:`` (a port or a URL) but is no IPv6 address; "name": it is empty,
+    holds spaces, control characters, ``/``, ``\\`` or ``@``, or is refused by IDNA (labels of
+    1-63 characters, 253 in all) — what the resolver would refuse.
+    """
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+        return None
+    except ValueError:
+        pass
+    if ":" in host:
+        return "port"
+    name = host.rstrip(".")
+    valid = bool(name) and name.isprintable() and not any(c.isspace() or c in "/\\@" for c in name)
+    try:
+        name.encode("idna")
+    except UnicodeError:
+        valid = False
+    return None if valid else "name"
 
 
 def is_loopback(host: str) -> bool:

@@ -15,13 +15,14 @@ import stat
 from pathlib import Path
 from typing import BinaryIO
 
-from .errors import NotPrivateError
+from .errors import NotPrivateError, UsageError
 
 __all__ = [
     "NotPrivateError",
     "cache_dir",
     "config_dir",
     "create_temporary",
+    "expand_user",
     "open_private_file",
     "open_private_folder",
 ]
@@ -47,6 +48,23 @@ def cache_dir() -> Path:
     from platformdirs import user_cache_path
 
     return user_cache_path(APP, appauthor=False)
+
+
+def expand_user(path: str | Path, what: str) -> Path:
+    """``path`` with a leading ``~`` or ``~user`` made the home folder, as a shell would.
+
+    ``what`` names where the path came from (``--config``, ``'calendar'``...) in the message.
+
+    Raises:
+        UsageError: ``~user`` names no user of this machine (or the home folder is unknown),
+            rather than Python's RuntimeError.
+    """
+    try:
+        return Path(path).expanduser()
+    except RuntimeError:
+        user = str(path)[1:].split("/", 1)[0].split(os.sep, 1)[0]
+        who = f"there is no user {user!r} on this machine" if user else "the home folder is not known"
+        raise UsageError(f"{what} {str(path)!r}: {who} — write the full path") from None
 
 
 def open_private_folder(path: Path, *, create: bool) -> int:

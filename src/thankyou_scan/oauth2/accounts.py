@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ..config import OAUTH2_PROVIDERS, Account
 from ..errors import OAuth2Error
-from ..paths import config_dir
+from ..paths import config_dir, expand_user
 from .google import GmailOAuth2, authorize, authorize_pasted, load_client_secret, revoke_at_google
 from .microsoft import DEFAULT_AUTHORITY, MicrosoftClient, MicrosoftOAuth2, authorize_device
 from .store import TokenStore, default_token_store
@@ -51,7 +51,7 @@ def _provider(account: Account) -> str:
 def gmail_client_file(account: Account) -> Path:
     """The account's Google client JSON: ``oauth2_client_file``, else gmail-client.json in the config folder."""
     if account.oauth2_client_file:
-        return Path(account.oauth2_client_file).expanduser()
+        return expand_user(account.oauth2_client_file, "oauth2_client_file")
     return config_dir() / GMAIL_CLIENT_FILE
 
 
