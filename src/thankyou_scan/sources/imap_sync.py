@@ -20,6 +20,7 @@ from imapclient import IMAPClient
 
 from ..errors import ConnectError, FolderNotFoundError, ServerError
 from ..message import HeaderFacts, SentMessage, decode_message, encode_message
+from .base import narrowing_targets
 from .cache import (
     MAX_HEADER,
     CachedMessage,
@@ -174,8 +175,21 @@ class FolderSync(ImapConnection):
             else None
         )
         replayed: set[int] = set()
+        keys = _index_keys(self._reader.relevant)
         try:
-            if cached is not None:
+            if cached is not None and keys is not None and writer is not None and not writer.dirty:
+                # Nothing new, nothing gone: only the records of the calendar's people can
+                # matter (the pre-check turns every other one away), so only they are read.
+                try:
+                    yield from self._replay_indexed(cached, set(uids), since, keys, writer, replayed)
+                except CacheError as exc:
+                    log.warning(
+                        "the cache %s could not be read to the end (%s); fetching the rest again",
+                        cached.path,
+                        exc,
+                    )
+                    writer.changed()
+            elif cached is not None:
                 try:
                     yield from self._replay(cached, set(uids), since, writer, replayed)
                 except CacheError as exc:
@@ -230,6 +244,43 @@ class FolderSync(ImapConnection):
                 updated = record
             if writer is not None:
                 writer.add(updated, changed=updated is not record)
+
+    def _replay_indexed(
+        self,
+        cached: CacheFile,
+        wanted: set[int],
+        since: datetime | None,
+        keys: frozenset[str],
+        writer: _LazyWriter,
+        replayed: set[int],
+    ) -> Iterator[SentMessage]:
+        """The cached messages filed under ``keys``; every other wanted UID counts as replayed unread.
+
+        When one of them learns something, the file is written again from every record.
+        """
+        learnt: dict[int, CachedMessage] = {}
+        read: set[int] = set()
+        for record in cached.messages_for(keys):
+            if record.uid not in wanted or record.uid in read:
+                continue
+            read.add(record.uid)
+            try:
+                message, updated = self._use(record)
+            except (ValueError, TypeError, OverflowError):
+                message, updated = self._use(replace(record, facts=b"", parsed=b"", skipped=None))
+            if updated is not record:
+                learnt[record.uid] = updated
+            if message is not None:
+                yield message
+        if learnt:
+            writer.changed()
+            horizon = since - timedelta(days=2) if since is not None else None
+            for record in cached.messages():
+                if record.uid in wanted:
+                    writer.add(learnt.get(record.uid, record))
+                elif not (horizon is None or record.internaldate is None or record.internaldate >= horizon):
+                    writer.add(record)
+        replayed.update(wanted & cached.uids)
 
     def _record(self, uid: int, header: bytes | None, internal: datetime | None) -> CachedMessage:
         """A fetched message as a record the cache can write and read back.
@@ -308,6 +359,15 @@ class FolderSync(ImapConnection):
         return reading.message, replace(record, **learnt) if learnt else record
 
 
+def _index_keys(relevant: object) -> frozenset[str] | None:
+    """The cache index's keys for what the pre-check can let through; None when it cannot say (all is read)."""
+    targets = narrowing_targets(relevant)
+    if targets is None:
+        return None
+    addresses, domains = targets
+    return addresses | frozenset(f"@{domain}" for domain in domains)
+
+
 class _LazyWriter:
     """Rewrites the cache only when the scan learnt something (new, parsed or expunged messages).
 
@@ -333,6 +393,11 @@ class _LazyWriter:
             for record in self._pending:
                 self._writer.add(record)
         self._pending = []
+
+    @property
+    def dirty(self) -> bool:
+        """Whether the file will be written again."""
+        return self._dirty
 
     def add(self, record: CachedMessage, *, changed: bool = False) -> None:
         if changed:
