@@ -71,6 +71,7 @@ class ImapSource(FolderSync):
         backoff: float = 0.5,
         progress: Callable[[int, int], None] | None = None,
         cache: HeaderCache | None = None,
+        narrow: bool = True,
     ) -> None:
         if security not in SECURITY_MODES:
             raise UsageError(f"security {security!r} is not one of {', '.join(SECURITY_MODES)}")
@@ -110,6 +111,7 @@ class ImapSource(FolderSync):
         self.batch_size = batch_size
         self.progress = progress
         self.cache = cache
+        self.narrow = narrow
         self.folder = None
         self.messages_scanned = 0
         self.messages_fetched = 0
