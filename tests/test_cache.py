@@ -28,6 +28,7 @@ from thankyou_scan.report import Report
 from thankyou_scan.sources.cache import (
     MAX_HEADER,
     CachedMessage,
+    CacheError,
     CacheFile,
     CacheKey,
     HeaderCache,
@@ -158,7 +159,7 @@ def run(
     cache: HeaderCache | None,
     port: int | None = None,
     *,
-    narrow: bool = True,
+    narrow: bool | None = None,
 ) -> tuple[Report, ImapSource]:
     source = plain_imap(port or server.imap_port, account, cache=cache, narrow=narrow)
     with source:
@@ -869,3 +870,29 @@ def test_a_rescan_reads_only_the_records_of_the_calendars_people(
         with plain_imap(server.imap_port, account, cache=None) as fresh_source:
             assert widened == scan(calendar, fresh_source, now=NOW)
         assert any(f.person.email == "someone3@elsewhere.example" and f.message for f in widened.followups)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"offsets": [5, 4, 3]}, {"offsets": ["27", 100, 200]}, {"offsets": [27]}, {"index": ["a@x.example"]}],
+)
+def test_forged_offsets_or_index_discard_the_file(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, changes: dict[str, object]
+) -> None:
+    cache = HeaderCache(tmp_path)
+    forge_trailer(write(cache), **changes)
+    with caplog.at_level(logging.WARNING, logger="thankyou_scan"):
+        assert cache.load(KEY, 42) is None
+    assert "discarding the cache" in caplog.text
+
+
+@pytest.mark.parametrize("numbers", [[3], [-1], ["0"], {"0": 0}])
+def test_an_index_naming_records_that_do_not_exist_is_damage_when_read(
+    tmp_path: Path, numbers: object
+) -> None:
+    cache = HeaderCache(tmp_path)
+    forge_trailer(write(cache), index={"": numbers})
+    loaded = cache.load(KEY, 42)
+    assert loaded is not None
+    with loaded, pytest.raises(CacheError):
+        list(loaded.messages_for([]))

@@ -36,6 +36,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import operator
 import os
 import struct
 import zlib
@@ -240,9 +241,10 @@ class CacheFile:
 
     def messages_for(self, keys: Iterable[str]) -> Iterator[CachedMessage]:
         """The records the index files under any of ``keys`` or under ``""``, in file order."""
-        chosen: set[int] = set(self.index.get("", ()))
+        count = len(self.offsets)
+        chosen: set[int] = set(_numbers(self.index, "", count))
         for key in keys:
-            chosen.update(self.index.get(key, ()))
+            chosen.update(_numbers(self.index, key, count))
         yield from self._read([self.offsets[number] for number in sorted(chosen)])
 
     def _read(self, offsets: Iterable[int]) -> Iterator[CachedMessage]:
@@ -435,24 +437,34 @@ def _uids(meta: dict[str, object], compressed: int) -> frozenset[int]:
 
 
 def _index(meta: dict[str, object], count: int, end: int) -> tuple[tuple[int, ...], dict[str, list[int]]]:
-    """Each record's offset, increasing and inside the records, and the index, naming only records that exist."""
+    """Each record's offset, increasing and inside the records, and the index (its lists checked when read).
+
+    Checked with the C loops of map/set/all: a rescan reads this for every record.
+    """
     offsets, index = meta.get("offsets"), meta.get("index")
     if not (
         isinstance(offsets, list)
         and len(offsets) == count
-        and all(isinstance(offset, int) for offset in offsets)
-        and all(a < b for a, b in zip([len(MAGIC) - 1, *offsets], [*offsets, end], strict=True))
+        and set(map(type, offsets)) <= {int}
+        and (not offsets or (offsets[0] >= len(MAGIC) and offsets[-1] < end))
+        and all(map(operator.lt, offsets, offsets[1:]))
     ):
         raise CacheError("its record offsets are damaged")
-    if not (
-        isinstance(index, dict)
-        and all(
-            isinstance(numbers, list) and all(isinstance(n, int) and 0 <= n < count for n in numbers)
-            for numbers in index.values()
-        )
-    ):
+    if not isinstance(index, dict):
         raise CacheError("its index is damaged")
     return tuple(offsets), index
+
+
+def _numbers(index: dict[str, list[int]], key: str, count: int) -> list[int]:
+    """The record numbers the index files under ``key``, checked: numbers of records that exist."""
+    numbers = index.get(key, [])
+    if not (
+        isinstance(numbers, list)
+        and set(map(type, numbers)) <= {int}
+        and (not numbers or (min(numbers) >= 0 and max(numbers) < count))
+    ):
+        raise CacheError("its index is damaged")
+    return numbers
 
 
 def _record_at(handle: BinaryIO, offset: int, end: int) -> CachedMessage:

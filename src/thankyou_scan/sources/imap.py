@@ -71,7 +71,7 @@ class ImapSource(FolderSync):
         backoff: float = 0.5,
         progress: Callable[[int, int], None] | None = None,
         cache: HeaderCache | None = None,
-        narrow: bool = True,
+        narrow: bool | None = None,
     ) -> None:
         if security not in SECURITY_MODES:
             raise UsageError(f"security {security!r} is not one of {', '.join(SECURITY_MODES)}")

@@ -3,8 +3,9 @@
 EXAMINE (never SELECT), ``UID SEARCH OR SINCE d SENTSINCE d`` (skipped when the
 folder is unchanged since the cached SEARCH), then — when the pre-check can say whom
 mail must be to — the same window narrowed on the server to the calendar's people
-(imap_narrow.py; Gmail's X-GM-RAW where offered; any failure falls back to the whole
-window), then the cached messages the SEARCH still finds are replayed and the others
+(imap_narrow.py: Gmail's X-GM-RAW where offered; HEADER TO/CC/BCC elsewhere only when
+asked, ``narrow=True``: Dovecot answers it by reading every message, slower than
+fetching their header fields; any failure falls back to the whole window), then the cached messages the SEARCH still finds are replayed and the others
 fetched, ``BODY.PEEK[HEADER.FIELDS (...)]``
 and INTERNALDATE in batches, resuming after a dropped connection. Every header block
 goes through the sources' one :class:`~thankyou_scan.sources.reading.Reader`; what it
@@ -85,7 +86,8 @@ class _Narrowing:
 class FolderSync(ImapConnection):
     """The folder scan of ImapSource, on the connection it inherits; ImapSource sets the attributes below."""
 
-    narrow = False
+    narrow: bool | None = False
+    """True: narrow on any server; None: only where the server's index answers (Gmail); False: never."""
     cache: HeaderCache | None
     batch_size: int
     progress: Callable[[int, int], None] | None
@@ -138,7 +140,7 @@ class FolderSync(ImapConnection):
 
     def _narrowing(self) -> _Narrowing | None:
         """The criteria that ask the server only for mail to the calendar's people; None: do not narrow."""
-        targets = narrowing_targets(self._reader.relevant) if self.narrow else None
+        targets = narrowing_targets(self._reader.relevant) if self.narrow is not False else None
         if targets is None:
             return None
         addresses, domains = targets
@@ -162,6 +164,13 @@ class FolderSync(ImapConnection):
                         self.host,
                         exc,
                     )
+            if self.narrow is None:
+                # Measured on Dovecot (docs/performance.md): a HEADER search over 20,000
+                # messages costs more than fetching their header fields.
+                log.info(
+                    "%s: narrowing only where Gmail's X-GM-RAW is offered; reading the window", self.host
+                )
+                return None
             # RFC 3501's HEADER matches any substring of the field: a server for which no
             # message's To holds an "@" does not, and is not trusted to narrow.
             if found and len(self._search_each(window, ['NOT HEADER TO "@"'], found)) == len(found):
@@ -209,14 +218,19 @@ class FolderSync(ImapConnection):
         uidvalidity = state.uidvalidity
         window = since.astimezone(UTC).date().isoformat() if since is not None else "all"
         narrowing = self._narrowing()
-        if narrowing is not None:
-            window += f" to {narrowing.key}"  # another calendar's people: another SEARCH
-        search = SearchRecord(window, state.uidnext, state.exists)
-        if cached is not None and cached.search is not None and search.unchanged_since(cached.search):
+        # A narrowed answer stands only for the same people (their digest is in its window);
+        # one that was not narrowed stands for anybody's.
+        windows = {window, f"{window} to {narrowing.key}"} if narrowing is not None else {window}
+        previous = cached.search if cached is not None else None
+        if (
+            previous is not None
+            and previous.window in windows
+            and replace(previous, uidnext=state.uidnext, exists=state.exists).unchanged_since(previous)
+        ):
             # Nothing added (same UIDNEXT) and nothing expunged (same EXISTS) since the last
             # scan, which searched the same window: its answer stands, no SEARCH needed.
-            uids = sorted(cached.search.found)
-            search = cached.search
+            uids = sorted(previous.found)
+            search = previous
         else:
             uids = self._search(name, uidvalidity, since)
             narrowed = (
@@ -224,7 +238,9 @@ class FolderSync(ImapConnection):
                 if narrowing is not None
                 else None
             )
-            search = replace(search, found=frozenset(uids), fetch=narrowed)
+            if narrowing is not None and narrowed is not None:
+                window = f"{window} to {narrowing.key}"
+            search = SearchRecord(window, state.uidnext, state.exists, frozenset(uids), narrowed)
         # Every message in the window counts as scanned; only those the narrowed SEARCH
         # found (all, without narrowing) are fetched: the others are to nobody in the calendar.
         self.messages_scanned += len(uids)
