@@ -47,7 +47,6 @@ from pathlib import Path
 from typing import BinaryIO
 
 from ..errors import CacheError
-from ..message import HeaderFacts
 from ..paths import create_temporary, open_private_file, open_private_folder
 from .search_record import SearchRecord, expand_runs, uid_runs
 
@@ -121,17 +120,19 @@ def index_keys(message: CachedMessage) -> frozenset[str]:
     """Where the index files a record: its addresses and ``@domains``, or ``""`` when it is always read.
 
     Always read: a record without headers (skipped and counted whatever it shows), and
-    one the pre-check lets through whoever it is to (no date, or facts that cannot be read).
+    one the pre-check lets through whoever it is to (no date, or facts that cannot be
+    read). The facts are read as HeaderFacts.encode() wrote them, without building a
+    HeaderFacts: this runs for every record a scan writes.
     """
-    if not message.header:
+    if not message.header or not message.facts:
         return frozenset({""})
     try:
-        decoded = HeaderFacts.decode(message.facts) if message.facts else None
-    except (ValueError, TypeError, OverflowError, RecursionError):
-        decoded = None
-    if decoded is None or decoded.date is None:
+        date, addresses = json.loads(message.facts)
+    except (ValueError, TypeError, RecursionError):
         return frozenset({""})
-    return decoded.addresses | frozenset(f"@{domain}" for domain in decoded.domains)
+    if date is None or not isinstance(addresses, list) or not all(isinstance(a, str) for a in addresses):
+        return frozenset({""})
+    return frozenset(addresses) | frozenset(f"@{address.rpartition('@')[2]}" for address in addresses)
 
 
 def storable_date(moment: datetime) -> bool:
@@ -307,7 +308,8 @@ class CacheWriter:
         self._offsets.append(self._position)
         for key in index_keys(message):
             self._index.setdefault(key, []).append(number)
-        compressed = zlib.compress(_pack(message), 6)
+        # Level 1: each record is compressed alone, on every cold scan's path.
+        compressed = zlib.compress(_pack(message), 1)
         try:
             self._write(_LENGTH.pack(len(compressed)) + compressed)
         except OSError as exc:

@@ -5,9 +5,10 @@ folder is unchanged since the cached SEARCH), then — when the pre-check can sa
 mail must be to — the same window narrowed on the server to the calendar's people
 (imap_narrow.py: Gmail's X-GM-RAW where offered; HEADER TO/CC/BCC elsewhere only when
 asked, ``narrow=True``: Dovecot answers it by reading every message, slower than
-fetching their header fields; any failure falls back to the whole window), then the cached messages the SEARCH still finds are replayed and the others
-fetched, ``BODY.PEEK[HEADER.FIELDS (...)]``
-and INTERNALDATE in batches, resuming after a dropped connection. Every header block
+fetching their header fields; any failure falls back to the whole window). Then the
+cached messages the SEARCH still finds are replayed (when nothing changed, only those
+the cache's index files under the calendar's people) and the others fetched,
+``BODY.PEEK[HEADER.FIELDS (...)]`` and INTERNALDATE in batches, resuming after a dropped connection. Every header block
 goes through the sources' one :class:`~thankyou_scan.sources.reading.Reader`; what it
 learns is kept in the cache, which is rewritten only when something changed.
 """
