@@ -1,7 +1,7 @@
 """Takeout-style mbox scan cost: the stdlib's mailbox.mbox (what 0.1 used) against MboxSource.
 
     .venv/bin/python benchmarks/bench_mbox.py                  # 20,000 messages, ~50 KB each (~1 GB)
-    .venv/bin/python benchmarks/bench_mbox.py --n 5000 --body-kb 200
+    .venv/bin/python benchmarks/bench_mbox.py --n 20000 --body-kb 200 --rows bc   # the issue's 4.2 GB row
 
 Writes a deterministic mbox in a temporary folder: every message labelled as Takeout
 labels them (a third Sent, the rest Inbox/Spam/Drafts), 1-3 recipients from ~2,000
@@ -12,7 +12,9 @@ that process's own (VmHWM: ru_maxrss would carry the parent's across exec).
   a  naive: mailbox.mbox, every message's header block read through the stdlib's
      message index (what MboxSource did before the chunked scan)
   b  MboxSource: chunked scan for "From " lines, capped header blocks, the full scan()
-  c  the floor: one pass of the file for "From " lines, nothing else
+  c  the floor (benchmarks/mbox_floor.py): mmap, "\nFrom " separators, each header
+     block's end, the raw X-Gmail-Labels, the standard library's header parser for the
+     Sent ones — what no reader can do without; the goal is b <= 2.5x c
 """
 
 from __future__ import annotations
@@ -49,21 +51,17 @@ report = scan(load_calendar(CALENDAR), MboxSource(PATH), now=datetime(2026, 11, 
 result = f"{report.source.messages_scanned} sent read, {sum(1 for f in report.followups if f.message)} matched"
 """,
     "c": """
-count = 0
-with open(PATH, "rb") as handle:
-    carry = b""
-    while chunk := handle.read(1 << 20):
-        data = carry + chunk
-        count += data.count(b"\\nFrom ")
-        carry = data[-5:]
-result = f"{count + 1} messages"
+sys.path.insert(0, BENCHMARKS)
+from mbox_floor import floor
+messages, sent = floor(PATH)
+result = f"{messages} messages, {sent} sent"
 """,
 }
 
 RUNNER = """
 import re, sys, time
 sys.path.insert(0, {src!r})
-PATH, CALENDAR = {path!r}, {calendar!r}
+PATH, CALENDAR, BENCHMARKS = {path!r}, {calendar!r}, {benchmarks!r}
 started = time.perf_counter()
 {body}
 elapsed = time.perf_counter() - started
@@ -122,7 +120,11 @@ def main() -> None:
         times = {}
         for row in args.rows:
             code = RUNNER.format(
-                src=str(ROOT / "src"), path=str(path), calendar=str(calendar), body=ROWS[row]
+                src=str(ROOT / "src"),
+                path=str(path),
+                calendar=str(calendar),
+                benchmarks=str(ROOT / "benchmarks"),
+                body=ROWS[row],
             )
             out = subprocess.run(
                 [sys.executable, "-c", code], capture_output=True, text=True, check=True
@@ -133,7 +135,10 @@ def main() -> None:
         if "a" in times and "b" in times:
             print(f"  MboxSource vs naive: {times['a'] / times['b']:.1f}x faster")
         if "b" in times and "c" in times:
-            print(f"  MboxSource vs the floor: {times['b'] / times['c']:.1f}x the floor")
+            ratio = times["b"] / times["c"]
+        print(
+            f"  MboxSource vs the floor: {ratio:.2f}x the floor (goal <= 2.5x: {'met' if ratio <= 2.5 else 'NOT met'})"
+        )
 
 
 if __name__ == "__main__":

@@ -15,9 +15,11 @@ import sys
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from dovecot import Dovecot
 from faultproxy import CutOn, FaultProxy
 from greenmail import Account, Mail, Server, demo_mail, seed
 from helpers import plain_imap, raw_message
@@ -26,6 +28,7 @@ from thankyou_scan.report import Report
 from thankyou_scan.sources.cache import (
     MAX_HEADER,
     CachedMessage,
+    CacheError,
     CacheFile,
     CacheKey,
     HeaderCache,
@@ -151,9 +154,14 @@ NOW = datetime(2026, 11, 10, 17, 0, tzinfo=UTC)
 
 
 def run(
-    server: Server, account: Account, cache: HeaderCache | None, port: int | None = None
+    server: Server,
+    account: Account,
+    cache: HeaderCache | None,
+    port: int | None = None,
+    *,
+    narrow: bool | None = None,
 ) -> tuple[Report, ImapSource]:
-    source = plain_imap(port or server.imap_port, account, cache=cache)
+    source = plain_imap(port or server.imap_port, account, cache=cache, narrow=narrow)
     with source:
         report = scan(load_calendar(CALENDAR), source, now=NOW)
     return report, source
@@ -245,16 +253,20 @@ def test_fetches_and_commands_are_bounded(server: Server, account: Account, tmp_
     seed(server, account, {"Sent": mails})
     cache = HeaderCache(tmp_path / "cache")
     with FaultProxy(server.imap_port, [None]) as proxy:  # one proxy: the cache is keyed by port too
-        cold, source = run(server, account, cache, port=proxy.port)
+        cold, source = run(server, account, cache, port=proxy.port, narrow=False)
         assert source.messages_scanned == 2008
         assert proxy.commands.count(b"FETCH") == 9  # 2008 UIDs in batches of 250
         proxy.commands.clear()
-        warm, source = run(server, account, cache, port=proxy.port)
+        warm, source = run(server, account, cache, port=proxy.port, narrow=False)
     assert warm == cold
     assert source.messages_fetched == 0
     assert b"FETCH" not in proxy.commands
     assert b"SEARCH" not in proxy.commands  # same UIDNEXT and EXISTS: the last SEARCH stands
-    assert len(proxy.commands) <= 7, proxy.commands
+    # CAPABILITY only where the greeting does not carry the capabilities (GreenMail).
+    expected = [b"LOGIN", b"LIST", b"EXAMINE", b"LOGOUT"]
+    assert [command for command in proxy.commands if command != b"CAPABILITY"] == expected, proxy.commands
+    if isinstance(server, Dovecot):
+        assert proxy.commands == expected
 
 
 def run_with(
@@ -611,7 +623,8 @@ def cli_scan(
     ]  # fmt: skip
     return subprocess.run(
         argv,
-        env={**os.environ, "TEST_IMAP_PASSWORD": account.password},
+        # Not narrowed: every message is fetched, so the cache outgrows the file-size limit.
+        env={**os.environ, "TEST_IMAP_PASSWORD": account.password, "THANKYOU_SCAN_NARROW": "0"},
         preexec_fn=limit,
         capture_output=True,
         text=True,
@@ -812,3 +825,74 @@ def test_learnt_facts_nested_too_deeply_read_as_damage() -> None:
         HeaderFacts.decode(b"[" * 100_000 + b"]" * 100_000)
     with pytest.raises(ValueError, match="nested too deeply"):
         decode_message(b"[" * 100_000 + b"]" * 100_000, "1")
+
+
+@pytest.mark.imap
+def test_a_rescan_reads_only_the_records_of_the_calendars_people(
+    server: Server, account: Account, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    outsiders = [
+        Mail(
+            raw_message(to=f"someone{n}@elsewhere.example", date=f"Mon, 9 Nov 2026 0{n}:00:00 +0000"),
+            datetime(2026, 11, 9, n, tzinfo=UTC),
+        )
+        for n in range(1, 6)
+    ]
+    seed(server, account, {"Sent": demo_mail() + outsiders})
+    cache = HeaderCache(tmp_path / "cache")
+    cold, _ = run(server, account, cache)
+    read: list[int] = []
+    original = CacheFile._read
+
+    def counting(self: CacheFile, offsets: Any) -> Any:
+        for record in original(self, offsets):
+            read.append(record.uid)
+            yield record
+
+    monkeypatch.setattr(CacheFile, "_read", counting)
+    again, source = run(server, account, cache)
+    assert again == cold and source.messages_fetched == 0
+    assert 0 < len(read) <= len(demo_mail())  # none of the five outsiders' records
+
+    # A calendar that now names an outsider: their record is read, parsed and kept.
+    text = CALENDAR.read_text(encoding="utf-8") + (
+        "  - title: Coffee with someone\n    kind: networking\n    start: 2026-11-08 09:00\n"
+        "    people:\n      - name: Someone\n        email: someone3@elsewhere.example\n"
+    )
+    calendar = parse_calendar(text, path="calendar.yaml")
+    for attempt in range(2):
+        read.clear()
+        with plain_imap(server.imap_port, account, cache=cache) as source:
+            widened = scan(calendar, source, now=NOW)
+        # Narrowed to the first calendar's people, the first scan never fetched the
+        # outsider's message (where the server can narrow): now it is, once.
+        assert source.messages_fetched <= (1 if attempt == 0 else 0)
+        with plain_imap(server.imap_port, account, cache=None) as fresh_source:
+            assert widened == scan(calendar, fresh_source, now=NOW)
+        assert any(f.person.email == "someone3@elsewhere.example" and f.message for f in widened.followups)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"offsets": [5, 4, 3]}, {"offsets": ["27", 100, 200]}, {"offsets": [27]}, {"index": ["a@x.example"]}],
+)
+def test_forged_offsets_or_index_discard_the_file(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, changes: dict[str, object]
+) -> None:
+    cache = HeaderCache(tmp_path)
+    forge_trailer(write(cache), **changes)
+    with caplog.at_level(logging.WARNING, logger="thankyou_scan"):
+        assert cache.load(KEY, 42) is None
+    assert "discarding the cache" in caplog.text
+
+
+@pytest.mark.parametrize("numbers", [[3], [-1], ["0"], {"0": 0}])
+def test_an_index_naming_records_that_do_not_exist_is_damage_when_read(
+    tmp_path: Path, numbers: object
+) -> None:
+    cache = HeaderCache(tmp_path)
+    forge_trailer(write(cache), index={"": numbers})
+    loaded = cache.load(KEY, 42)
+    assert loaded is not None
+    with loaded, pytest.raises(CacheError):
+        list(loaded.messages_for([]))

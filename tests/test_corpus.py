@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import mailbox
 import os
 import re
 import socket
@@ -28,6 +29,7 @@ from typing import Any
 import pytest
 
 import corpus_oracle as oracle
+import mbox_reference
 from greenmail import Account, Server, _crlf, _greenmail_safe
 from helpers import plain_imap
 from thankyou_scan import (
@@ -189,6 +191,37 @@ def calendar(corpus: Corpus) -> Any:
 def test_mbox_through_the_api(tmp_path: Path, corpus: Corpus, calendar: Any) -> None:
     report = scan(calendar, MboxSource(write_mbox(tmp_path / "Sent.mbox", corpus)), now=NOW)
     assert_agrees(report, corpus.expected["followups"])
+
+
+def test_the_mapped_mbox_reader_agrees_with_the_chunked_one_and_pythons_mailbox(
+    tmp_path: Path, corpus: Corpus, calendar: Any
+) -> None:
+    from thankyou_scan.sources import mailbox as mailbox_module
+
+    path = write_mbox(tmp_path / "Sent.mbox", corpus)
+    fast = [(block, delivered()) for _, block, delivered in MboxSource(path)._raw_messages()]
+    reference = [
+        (block, mailbox_module._from_line_date(from_line))
+        for _, from_line, block in mbox_reference.entries(str(path))
+    ]
+    assert fast == reference
+    # Python's mailbox finds the same messages; read its way (header block up to the
+    # blank line, mboxrd quoting undone), they make the same report.
+    box = mailbox.mbox(str(path), create=False)
+    assert len(box) == len(fast) == len(corpus.rows)
+    messages, skipped = [], 0
+    for n, key in enumerate(box.iterkeys()):
+        raw = re.sub(rb"(?m)^>(>*From )", rb"\1", box.get_bytes(key))
+        header = re.split(rb"\n\r?\n", raw, maxsplit=1)[0] + b"\n"
+        try:
+            messages.append(
+                SentMessage.from_headers(header, fallback_date=oracle.delivered(corpus.rows[n]), uid=str(n))
+            )
+        except MessageError:
+            skipped += 1
+    python = scan(calendar, StaticSource(messages, skipped=skipped), now=NOW)
+    ours = scan(calendar, MboxSource(path), now=NOW)
+    assert json.loads(_json(ours))["followups"] == json.loads(_json(python))["followups"]
 
 
 def test_maildir_through_the_api(tmp_path: Path, corpus: Corpus, calendar: Any) -> None:

@@ -8,7 +8,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+import mbox_reference
 from greenmail import Mail
 from helpers import (
     BARE_CR_CASE,
@@ -20,6 +23,7 @@ from helpers import (
 )
 from source_contract import MakeSource, SourceTests
 from thankyou_scan import MailboxError, MaildirSource, MboxSource, Source, StaticSource, parse_calendar, scan
+from thankyou_scan.sources import mailbox as mailbox_module
 
 UTC = timezone.utc
 FROM_DATE = "Tue Nov 03 01:02:03 +0000 2026"
@@ -315,6 +319,91 @@ def test_a_quoted_from_header_line_in_an_mbox_does_not_end_the_headers(tmp_path:
 def test_a_drafts_label_in_a_second_labels_field_still_counts(tmp_path: Path, kind: str) -> None:
     draft = raw_message(to="ada@acme.example", extra="X-Gmail-Labels: Sent\nX-Gmail-Labels: Drafts")
     assert recipients(file_source(tmp_path, kind, [draft])) == []
+
+
+# -- the memory-mapped reader against the chunked one it replaced ------------------------
+
+# Pieces that make separators, quoted From lines, both line endings, blank lines, long
+# lines and header blocks near the cap, in every order.
+PIECES = [
+    b"From ",
+    b"\n",
+    b"\r\n",
+    b"\r",
+    b">From ",
+    b">>From ",
+    b"To: ada@acme.example",
+    b"X-Gmail-Labels: Sent",
+    b"\n\n",
+    b"\n\r\n",
+    b"From x@y Tue Nov 03 09:00:00 2026",
+    b"a" * 5_000,
+    b"b" * (mailbox_module.MAX_HEADER_BLOCK - 3),
+    b" ",
+]
+
+
+def fast_entries(path: Path) -> list[tuple[bytes | int, datetime | None]]:
+    return [(_comparable(block), delivered()) for _, block, delivered in MboxSource(path)._raw_messages()]
+
+
+def reference_entries(path: Path) -> list[tuple[bytes | int, datetime | None]]:
+    return [
+        (_comparable(block), mailbox_module._from_line_date(from_line))
+        for _, from_line, block in mbox_reference.entries(str(path))
+    ]
+
+
+def _comparable(block: bytes | mailbox_module._TooLarge | mbox_reference.TooLarge) -> bytes | int:
+    return block if isinstance(block, bytes) else -block.size
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(PIECES), max_size=25), st.sampled_from([1, 7, 4096, 8 << 20]))
+def test_the_mapped_reader_finds_what_the_chunked_one_found(
+    tmp_path_factory: pytest.TempPathFactory, pieces: list[bytes], window: int
+) -> None:
+    path = tmp_path_factory.mktemp("mbox") / "Sent.mbox"
+    path.write_bytes(b"From " + b"".join(pieces))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(mailbox_module, "_WINDOW", window)  # separators across window edges too
+        assert fast_entries(path) == reference_entries(path)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from([*PIECES, b"c" * 20_000]), max_size=25))
+def test_a_maildir_file_is_read_up_to_its_blank_line_as_before(
+    tmp_path_factory: pytest.TempPathFactory, pieces: list[bytes]
+) -> None:
+    path = tmp_path_factory.mktemp("maildir") / "message"
+    path.write_bytes(b"".join(pieces))
+    with open(path, "rb") as fast, open(path, "rb") as reference:
+        got = mailbox_module._read_header_block(fast)
+        assert _comparable(got) == _comparable(mbox_reference._read_header_block(reference))
+        if isinstance(got, bytes):
+            assert fast.tell() <= max(len(got), 16_384) * 2 + 2  # never the body beyond the header
+
+
+def test_the_mapped_reader_agrees_on_the_hostile_and_real_world_cases(tmp_path: Path) -> None:
+    entries = [(FROM_DATE, raw) for _, raw, _ in HEADER_CASES] + [
+        (FROM_DATE, BARE_CR_CASE[1]),
+        (FROM_DATE, SPACE_BEFORE_COLON_CASE[1]),
+        (FROM_DATE, b"Subject: hi\n>From  :<x@y.example>\nTo: j@acme.example\n\nFrom the body\n"),
+        ("garbage date", b"To: a@b.example\r\n\r\nbody"),
+    ]
+    path = write_mbox(tmp_path / "Sent.mbox", entries)
+    found = fast_entries(path)
+    assert found == reference_entries(path)
+    assert len(found) == len(entries) + 1  # "From the body" at a line start separates, as mboxo says
+
+
+def test_progress_reaches_the_file_size(tmp_path: Path) -> None:
+    path = write_mbox(tmp_path / "Sent.mbox", [(FROM_DATE, raw_message()), (FROM_DATE, raw_message())])
+    seen: list[tuple[int, int]] = []
+    list(MboxSource(path, progress=lambda done, total: seen.append((done, total))).sent_messages())
+    size = path.stat().st_size
+    assert seen[-1] == (size, size)
+    assert [done for done, _ in seen] == sorted(done for done, _ in seen)
 
 
 # -- the Source contract ------------------------------------------------------------------

@@ -5,6 +5,10 @@ a browser: on this machine (a loopback redirect), through an SSH forward (``--po
 or anywhere with the redirect's address pasted back (``--headless``). Microsoft signs
 in with a device code, which needs no browser here. Tokens go to the keyring or a
 0600 file (thankyou_scan.oauth2); nothing secret is printed.
+
+thankyou_scan.oauth2 (and with it urllib, http.server, hashlib) and the browser are
+imported only when an account signs in, out, or uses OAuth2: a scan with a password
+starts without them.
 """
 
 from __future__ import annotations
@@ -13,14 +17,15 @@ import argparse
 import getpass
 import os
 import sys
-import webbrowser
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .cli_secrets import run_password_command
 from .config import Account
 from .errors import UsageError
-from .oauth2 import FileTokenStore, KeyringTokenStore, TokenStore, oauth2_access_token, sign_in, sign_out
 from .render import visible
+
+if TYPE_CHECKING:
+    from .oauth2 import TokenStore
 
 __all__ = ["KEYRING_SERVICE", "account_secret", "add_auth_parser", "run_auth"]
 
@@ -64,6 +69,8 @@ def _say(text: str) -> None:
 
 
 def _where(store: TokenStore) -> str:
+    from .oauth2 import FileTokenStore, KeyringTokenStore
+
     if isinstance(store, FileTokenStore):
         return f"the file {store.path} (mode 0600)"
     if isinstance(store, KeyringTokenStore):
@@ -72,6 +79,8 @@ def _where(store: TokenStore) -> str:
 
 
 def _open_browser(url: str) -> bool:
+    import webbrowser
+
     opened = webbrowser.open(url)
     if not opened:
         _say(
@@ -101,6 +110,8 @@ def run_auth(args: argparse.Namespace, account: Account) -> int:
     _check(args, account)
     if args.revoke:
         return _revoke(account)
+    from .oauth2 import sign_in
+
     store = sign_in(
         account,
         paste=args.headless,
@@ -116,6 +127,8 @@ def run_auth(args: argparse.Namespace, account: Account) -> int:
 
 
 def _revoke(account: Account) -> int:
+    from .oauth2 import sign_out
+
     result = sign_out(account)
     where = _where(result.store)
     if not result.removed and not result.revoked:
@@ -153,6 +166,8 @@ def account_secret(account: Account) -> tuple[str | None, str | None]:
     """
     label = f"account {account.name!r}"
     if account.oauth2:
+        from .oauth2 import oauth2_access_token
+
         return None, oauth2_access_token(account)
     if account.password_command:
         return run_password_command(account.password_command, f"{label}: password_command"), None

@@ -125,6 +125,10 @@ class Relevance:
                     return True
         return False
 
+    def targets(self) -> tuple[frozenset[str], frozenset[str]]:
+        """The addresses and domains outside which every dated message is turned away (sources read less by them)."""
+        return frozenset(self.index.by_address), frozenset(self.index.by_domain)
+
     def learn(self, message: SentMessage) -> None:
         """Record a parsed message: later ones to the same people after the same events cannot be first."""
         date = message.date

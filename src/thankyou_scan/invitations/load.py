@@ -9,7 +9,6 @@ from pathlib import Path
 from ..calendar import Calendar, parse_calendar
 from ..errors import CalendarError, CalendarProblem
 from ..paths import read_regular_file
-from .ics import MAX_ICS_CHARS, InvitationSet
 from .mail import decode_text
 from .output import render_calendar
 from .rules import PeopleRules
@@ -32,6 +31,8 @@ def read_ics_file(path: str | Path) -> str:
     Raises:
         OSError: it cannot be opened; ValueError: not a regular file, or too large.
     """
+    from .ics import MAX_ICS_CHARS  # icalendar loads only when an .ics file is read
+
     data = read_regular_file(path, MAX_ICS_CHARS)
     if data is None:
         raise ValueError("is not a regular file (a FIFO or a device?)")
@@ -68,6 +69,8 @@ def load_ics_calendar(
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise CalendarError([CalendarProblem(name, None, None, f"cannot be read: {reason}")]) from exc
     moment = now or datetime.now(timezone.utc)
+    from .ics import InvitationSet
+
     found = InvitationSet(rules=PeopleRules(me=frozenset(me)))
     found.add_text(text, name)
     events = found.events(moment - ICS_WINDOW, moment + timedelta(days=30), all_single=True)

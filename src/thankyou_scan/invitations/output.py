@@ -17,6 +17,7 @@ import tempfile
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 
@@ -24,7 +25,9 @@ from ..calendar import MAX_CALENDAR_BYTES, parse_calendar
 from ..errors import CalendarError, UsageError
 from ..paths import read_regular_file
 from ..times import read_moment
-from .ics import ImportedEvent
+
+if TYPE_CHECKING:
+    from .ics import ImportedEvent  # annotations only: icalendar loads when invitations are read
 
 __all__ = ["append_events", "event_mapping", "render_calendar", "render_items"]
 

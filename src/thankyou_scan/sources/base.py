@@ -22,7 +22,35 @@ class Relevant(Protocol):
         """Note a parsed message, so later ones it makes irrelevant can be turned away."""
 
 
-__all__ = ["Relevant", "Source", "StaticSource"]
+class Targeted(Protocol):
+    """A :class:`Relevant` that can also say whom a message must be to for it to matter.
+
+    ``targets()`` gives the normalized recipient addresses and the domains (as
+    :class:`HeaderFacts` has them) outside which it turns every message with a date
+    away, or None when it cannot say. Sources use it to read less: the IMAP cache's
+    index; it stays optional, and a ``Relevant`` without it is read in full.
+    """
+
+    def targets(self) -> tuple[frozenset[str], frozenset[str]] | None:
+        """(addresses, domains) a message must be to in order to matter, or None when it cannot say."""
+
+
+def narrowing_targets(relevant: object) -> tuple[frozenset[str], frozenset[str]] | None:
+    """``relevant.targets()`` when it has it and it answers sensibly; None means: read everything."""
+    method = getattr(relevant, "targets", None)
+    if not callable(method):
+        return None
+    found = method()
+    if (
+        isinstance(found, tuple)
+        and len(found) == 2
+        and all(isinstance(part, frozenset) and all(isinstance(item, str) for item in part) for part in found)
+    ):
+        return found[0], found[1]
+    return None
+
+
+__all__ = ["Relevant", "Source", "StaticSource", "Targeted", "narrowing_targets"]
 
 
 @runtime_checkable

@@ -15,12 +15,19 @@ Besides the raw header block, each record keeps what was learnt from it: the che
 HeaderFacts, and the parsed SentMessage once mail-parser has read it, or the reason
 it could not, so a rescan parses nothing it parsed before.
 
-Layout: ``MAGIC``; the records, zlib-compressed, each ``>IqIIII`` (UID, INTERNALDATE
-as Unix seconds or ``NO_DATE``, lengths of the header, the facts, the parsed
-message and the skip reason, that last one plus one, 0 when not skipped) then those bytes; the SHA-256 of everything else in the file; a JSON trailer
-(version, key, UIDVALIDITY, record count, the UIDs as runs, and the last SEARCH as a
-SearchRecord); the trailer's length as 4 big-endian bytes. The digest covers the
-trailer too: every byte a report depends on is checked before any is used.
+Layout: ``MAGIC``; the records, each compressed on its own and preceded by its
+compressed length (4 big-endian bytes), each ``>IqIIII`` (UID, INTERNALDATE as Unix
+seconds or ``NO_DATE``, lengths of the header, the facts, the parsed message and the
+skip reason, that last one plus one, 0 when not skipped) then those bytes; the
+SHA-256 of everything else in the file; a JSON trailer (version, key, UIDVALIDITY,
+record count, the UIDs as runs, the last SEARCH as a SearchRecord, each record's
+offset, and the index); the trailer's length as 4 big-endian bytes. The digest
+covers the trailer too: every byte a report depends on is checked before any is used.
+
+The index lists, for every recipient address and every ``@domain`` in the records'
+facts, the records that hold it, and under ``""`` the records always read (no
+headers, no date, or facts that cannot be read): a rescan reads only the records
+of the calendar's people (:meth:`CacheFile.messages_for`), not the whole folder.
 """
 
 from __future__ import annotations
@@ -29,10 +36,11 @@ import contextlib
 import hashlib
 import json
 import logging
+import operator
 import os
 import struct
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -50,6 +58,7 @@ __all__ = [
     "CachedMessage",
     "HeaderCache",
     "SearchRecord",
+    "index_keys",
     "storable_date",
 ]
 
@@ -57,7 +66,7 @@ log = logging.getLogger("thankyou_scan")
 
 UTC = timezone.utc
 MAGIC = b"thankyou-scan header cache\n"
-VERSION = 4
+VERSION = 5
 NO_DATE = -(2**63)
 _RECORD = struct.Struct(">IqIIII")
 _LENGTH = struct.Struct(">I")
@@ -107,6 +116,25 @@ class CachedMessage:
 
 
 _DISCARD = (CacheError, OSError, zlib.error, ValueError, OverflowError, RecursionError, struct.error)
+
+
+def index_keys(message: CachedMessage) -> frozenset[str]:
+    """Where the index files a record: its addresses and ``@domains``, or ``""`` when it is always read.
+
+    Always read: a record without headers (skipped and counted whatever it shows), and
+    one the pre-check lets through whoever it is to (no date, or facts that cannot be
+    read). The facts are read as HeaderFacts.encode() wrote them, without building a
+    HeaderFacts: this runs for every record a scan writes.
+    """
+    if not message.header or not message.facts:
+        return frozenset({""})
+    try:
+        date, addresses = json.loads(message.facts)
+    except (ValueError, TypeError, RecursionError):
+        return frozenset({""})
+    if date is None or not isinstance(addresses, list) or not all(isinstance(a, str) for a in addresses):
+        return frozenset({""})
+    return frozenset(addresses) | frozenset(f"@{address.rpartition('@')[2]}" for address in addresses)
 
 
 def storable_date(moment: datetime) -> bool:
@@ -162,12 +190,13 @@ class HeaderCache:
                 handle.close()
                 return None
             uids = _uids(meta, end - _DIGEST - len(MAGIC))
+            offsets, index = _index(meta, len(uids), end - _DIGEST)
             search = SearchRecord.from_json(meta.get("search"))
         except _DISCARD as exc:
             handle.close()
             log.warning("discarding the cache %s (%s); fetching everything again", path, _reason(exc))
             return None
-        return CacheFile(path, handle, end - _DIGEST, uids, search)
+        return CacheFile(path, handle, end - _DIGEST, uids, search, offsets, index)
 
     def writer(
         self, key: CacheKey, uidvalidity: int, search: SearchRecord | None = None
@@ -193,20 +222,40 @@ class CacheFile:
     """
 
     def __init__(
-        self, path: Path, handle: BinaryIO, end: int, uids: frozenset[int], search: SearchRecord | None = None
+        self,
+        path: Path,
+        handle: BinaryIO,
+        end: int,
+        uids: frozenset[int],
+        search: SearchRecord | None = None,
+        offsets: tuple[int, ...] = (),
+        index: dict[str, list[int]] | None = None,
     ) -> None:
         self.path = path
         self.end = end
         self.uids = uids
         self.search = search
+        self.offsets = offsets
+        self.index = index or {}
         self._handle = handle
 
     def messages(self) -> Iterator[CachedMessage]:
         """Every record, in file order."""
+        yield from self._read(self.offsets)
+
+    def messages_for(self, keys: Iterable[str]) -> Iterator[CachedMessage]:
+        """The records the index files under any of ``keys`` or under ``""``, in file order."""
+        count = len(self.offsets)
+        chosen: set[int] = set(_numbers(self.index, "", count))
+        for key in keys:
+            chosen.update(_numbers(self.index, key, count))
+        yield from self._read([self.offsets[number] for number in sorted(chosen)])
+
+    def _read(self, offsets: Iterable[int]) -> Iterator[CachedMessage]:
         try:
-            self._handle.seek(len(MAGIC))
-            yield from _records(self._handle, self.end)
-        except (OSError, zlib.error, ValueError, OverflowError) as exc:
+            for offset in offsets:
+                yield _record_at(self._handle, offset, self.end)
+        except (OSError, zlib.error, ValueError, OverflowError, struct.error) as exc:
             raise CacheError(_reason(exc)) from exc
 
     def close(self) -> None:
@@ -237,9 +286,11 @@ class CacheWriter:
         self._folder = folder
         self._handle: BinaryIO | None = None
         self.temporary = ""
-        self._compressor = zlib.compressobj(6)
         self._digest = hashlib.sha256()
         self._uids: list[int] = []
+        self._offsets: list[int] = []
+        self._index: dict[str, list[int]] = {}
+        self._position = len(MAGIC)
         try:
             descriptor, self.temporary = create_temporary(folder, path.name)
             self._handle = os.fdopen(descriptor, "wb")
@@ -256,18 +307,24 @@ class CacheWriter:
             raise ValueError(f"UID {message.uid}: the date {message.internaldate} cannot be stored")
         if self._handle is None:
             return
+        number = len(self._uids)
         self._uids.append(message.uid)
+        self._offsets.append(self._position)
+        for key in index_keys(message):
+            self._index.setdefault(key, []).append(number)
+        # Level 1: each record is compressed alone, on every cold scan's path.
+        compressed = zlib.compress(_pack(message), 1)
         try:
-            self._write(self._compressor.compress(_pack(message)))
+            self._write(_LENGTH.pack(len(compressed)) + compressed)
         except OSError as exc:
             self._fail(exc)
+        self._position += _LENGTH.size + len(compressed)
 
     def commit(self) -> None:
         """Finish the file and put it in place; a failure is a warning, the scan result stands."""
         if self._handle is None:
             return
         try:
-            self._write(self._compressor.flush())
             trailer = json.dumps(
                 {
                     "version": VERSION,
@@ -276,6 +333,8 @@ class CacheWriter:
                     "count": len(self._uids),
                     "uids": uid_runs(self._uids),
                     "search": self.search.as_json() if self.search is not None else None,
+                    "offsets": self._offsets,
+                    "index": self._index,
                 }
             ).encode()
             tail = trailer + _LENGTH.pack(len(trailer))
@@ -383,48 +442,63 @@ def _uids(meta: dict[str, object], compressed: int) -> frozenset[int]:
     return uids
 
 
-def _records(handle: BinaryIO, end: int) -> Iterator[CachedMessage]:
-    """Decompress and split the records between the magic and ``end``, a chunk at a time."""
+def _index(meta: dict[str, object], count: int, end: int) -> tuple[tuple[int, ...], dict[str, list[int]]]:
+    """Each record's offset, increasing and inside the records, and the index (its lists checked when read).
+
+    Checked with the C loops of map/set/all: a rescan reads this for every record.
+    """
+    offsets, index = meta.get("offsets"), meta.get("index")
+    if not (
+        isinstance(offsets, list)
+        and len(offsets) == count
+        and set(map(type, offsets)) <= {int}
+        and (not offsets or (offsets[0] >= len(MAGIC) and offsets[-1] < end))
+        and all(map(operator.lt, offsets, offsets[1:]))
+    ):
+        raise CacheError("its record offsets are damaged")
+    if not isinstance(index, dict):
+        raise CacheError("its index is damaged")
+    return tuple(offsets), index
+
+
+def _numbers(index: dict[str, list[int]], key: str, count: int) -> list[int]:
+    """The record numbers the index files under ``key``, checked: numbers of records that exist."""
+    numbers = index.get(key, [])
+    if not (
+        isinstance(numbers, list)
+        and set(map(type, numbers)) <= {int}
+        and (not numbers or (min(numbers) >= 0 and max(numbers) < count))
+    ):
+        raise CacheError("its index is damaged")
+    return numbers
+
+
+def _record_at(handle: BinaryIO, offset: int, end: int) -> CachedMessage:
+    """The record at ``offset``: its compressed length, then the compressed record (within ``end``)."""
+    handle.seek(offset)
+    (length,) = _LENGTH.unpack(handle.read(_LENGTH.size))
+    if offset + _LENGTH.size + length > end:
+        raise CacheError("a record runs past the end of the records")
     decompressor = zlib.decompressobj()
-    buffer = b""
-    remaining = end - len(MAGIC)
-    while True:
-        chunk = handle.read(min(_CHUNK, remaining)) if remaining > 0 else b""
-        remaining -= len(chunk)
-        if chunk:
-            buffer += decompressor.decompress(chunk)
-        elif not decompressor.eof:
-            raise CacheError("the compressed records end early")
-        position = 0
-        while len(buffer) - position >= _RECORD.size:
-            uid, seconds, header_length, facts_length, parsed_length, skipped_length = _RECORD.unpack_from(
-                buffer, position
-            )
-            reason_length = max(skipped_length - 1, 0)
-            if header_length > MAX_HEADER or max(facts_length, parsed_length, reason_length) > MAX_DERIVED:
-                raise CacheError("a record is impossibly large")
-            start = position + _RECORD.size
-            middle, later = start + header_length, start + header_length + facts_length
-            parsed_end = later + parsed_length
-            stop = parsed_end + reason_length
-            if len(buffer) < stop:
-                break
-            internaldate = None if seconds == NO_DATE else datetime.fromtimestamp(seconds, UTC)
-            skipped = buffer[parsed_end:stop].decode("utf-8", "replace") if skipped_length else None
-            yield CachedMessage(
-                uid,
-                buffer[start:middle],
-                internaldate,
-                buffer[middle:later],
-                buffer[later:parsed_end],
-                skipped,
-            )
-            position = stop
-        buffer = buffer[position:]
-        if not chunk:
-            if buffer or decompressor.unused_data:
-                raise CacheError("it ends in the middle of a record")
-            return
+    # zlib expands at most about 1,032 times; the limits below bound what may come out.
+    data = decompressor.decompress(handle.read(length), _RECORD.size + MAX_HEADER + 3 * MAX_DERIVED)
+    if not decompressor.eof or decompressor.unconsumed_tail or decompressor.unused_data:
+        raise CacheError("a record is damaged")
+    uid, seconds, header_length, facts_length, parsed_length, skipped_length = _RECORD.unpack_from(data)
+    reason_length = max(skipped_length - 1, 0)
+    if header_length > MAX_HEADER or max(facts_length, parsed_length, reason_length) > MAX_DERIVED:
+        raise CacheError("a record is impossibly large")
+    start = _RECORD.size
+    middle, later = start + header_length, start + header_length + facts_length
+    parsed_end = later + parsed_length
+    stop = parsed_end + reason_length
+    if len(data) != stop:
+        raise CacheError("a record's lengths disagree")
+    internaldate = None if seconds == NO_DATE else datetime.fromtimestamp(seconds, UTC)
+    skipped = data[parsed_end:stop].decode("utf-8", "replace") if skipped_length else None
+    return CachedMessage(
+        uid, data[start:middle], internaldate, data[middle:later], data[later:parsed_end], skipped
+    )
 
 
 def _pack(message: CachedMessage) -> bytes:

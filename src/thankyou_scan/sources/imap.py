@@ -134,6 +134,7 @@ class ImapSource(FolderSync):
         backoff: float = 0.5,
         progress: Callable[[int, int], None] | None = None,
         cache: HeaderCache | None = None,
+        narrow: bool | None = None,
     ) -> None:
         super().__init__(
             host,
@@ -155,6 +156,7 @@ class ImapSource(FolderSync):
         self.batch_size = batch_size
         self.progress = progress
         self.cache = cache
+        self.narrow = narrow
         self.folder = None
         self.messages_scanned = 0
         self.messages_fetched = 0

@@ -1,9 +1,14 @@
 """The incremental scan of one IMAP folder: EXAMINE, SEARCH, the cache reconciled, header FETCH.
 
 EXAMINE (never SELECT), ``UID SEARCH OR SINCE d SENTSINCE d`` (skipped when the
-folder is unchanged since the cached SEARCH), then the cached messages the SEARCH
-still finds are replayed and the others fetched, ``BODY.PEEK[HEADER.FIELDS (...)]``
-and INTERNALDATE in batches, resuming after a dropped connection. Every header block
+folder is unchanged since the cached SEARCH), then — when the pre-check can say whom
+mail must be to — the same window narrowed on the server to the calendar's people
+(imap_narrow.py: Gmail's X-GM-RAW where offered; HEADER TO/CC/BCC elsewhere only when
+asked, ``narrow=True``: Dovecot answers it by reading every message, slower than
+fetching their header fields; any failure falls back to the whole window). Then the
+cached messages the SEARCH still finds are replayed (when nothing changed, only those
+the cache's index files under the calendar's people) and the others fetched,
+``BODY.PEEK[HEADER.FIELDS (...)]`` and INTERNALDATE in batches, resuming after a dropped connection. Every header block
 goes through the sources' one :class:`~thankyou_scan.sources.reading.Reader`; what it
 learns is kept in the cache, which is rewritten only when something changed.
 """
@@ -13,13 +18,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from imapclient import IMAPClient
 
-from ..errors import ConnectError, FolderNotFoundError, ServerError
+from ..errors import ConnectError, FolderNotFoundError, ServerError, ThankyouScanError
 from ..message import HeaderFacts, SentMessage, decode_message, encode_message
+from .base import narrowing_targets
 from .cache import (
     MAX_HEADER,
     CachedMessage,
@@ -32,6 +38,7 @@ from .cache import (
     storable_date,
 )
 from .imap_connection import ImapConnection
+from .imap_narrow import gmail_criteria, imap_criteria, narrowing_key, search_day
 from .reading import Reader
 
 __all__ = ["FolderState", "FolderSync"]
@@ -68,9 +75,20 @@ def _nz_number(value: object, what: str) -> int:
     raise ValueError(f"{what} {str(value)[:40]!r} is not a number from 1 to {UID_LIMIT - 1}")
 
 
+@dataclass(frozen=True, slots=True)
+class _Narrowing:
+    """The narrowed SEARCH's criteria for one scan: plain IMAP, and Gmail's X-GM-RAW."""
+
+    key: str
+    imap: list[str]
+    gmail: list[str]
+
+
 class FolderSync(ImapConnection):
     """The folder scan of ImapSource, on the connection it inherits; ImapSource sets the attributes below."""
 
+    narrow: bool | None = False
+    """True: narrow on any server; None: only where the server's index answers (Gmail); False: never."""
     cache: HeaderCache | None
     batch_size: int
     progress: Callable[[int, int], None] | None
@@ -121,6 +139,64 @@ class FolderSync(ImapConnection):
         )
         return sorted(uids)
 
+    def _narrowing(self) -> _Narrowing | None:
+        """The criteria that ask the server only for mail to the calendar's people; None: do not narrow."""
+        targets = narrowing_targets(self._reader.relevant) if self.narrow is not False else None
+        if targets is None:
+            return None
+        addresses, domains = targets
+        imap, gmail = imap_criteria(addresses, domains), gmail_criteria(addresses, domains)
+        if imap is None or gmail is None:
+            log.info("%s: not narrowing the SEARCH: an address in the calendar is not plain ASCII", self.host)
+            return None
+        return _Narrowing(narrowing_key(addresses, domains), imap, gmail)
+
+    def _narrowed(self, day: date | None, narrowing: _Narrowing, found: list[int]) -> frozenset[int] | None:
+        """The UIDs in ``found`` the narrowed SEARCH finds; None when the server refuses or fails it."""
+        window = f"OR SINCE {search_day(day)} SENTSINCE {search_day(day)} " if day is not None else ""
+        try:
+            capabilities = self._call("CAPABILITY", lambda client: client.capabilities())
+            if b"X-GM-EXT-1" in capabilities:
+                try:
+                    return self._search_each(window, narrowing.gmail, found)
+                except ThankyouScanError as exc:
+                    log.info(
+                        "%s: Gmail's X-GM-RAW SEARCH failed (%s); narrowing with SEARCH TO/CC/BCC",
+                        self.host,
+                        exc,
+                    )
+            if self.narrow is None:
+                # Measured on Dovecot (docs/performance.md): a HEADER search over 20,000
+                # messages costs more than fetching their header fields.
+                log.info(
+                    "%s: narrowing only where Gmail's X-GM-RAW is offered; reading the window", self.host
+                )
+                return None
+            # RFC 3501's HEADER matches any substring of the field: a server for which no
+            # message's To holds an "@" does not, and is not trusted to narrow.
+            if found and len(self._search_each(window, ['NOT HEADER TO "@"'], found)) == len(found):
+                log.info("%s: its SEARCH does not match parts of addresses; not narrowing", self.host)
+                return None
+            return self._search_each(window, narrowing.imap, found)
+        except ThankyouScanError as exc:
+            log.info(
+                "%s: the narrowed SEARCH failed (%s); reading every message in the window instead",
+                self.host,
+                exc,
+            )
+            return None
+
+    def _search_each(self, window: str, criteria: list[str], found: list[int]) -> frozenset[int]:
+        """The union of one SEARCH per criteria string (no retry: a failure means no narrowing)."""
+        uids: set[int] = set()
+        for criterion in criteria:
+
+            def search(client: IMAPClient, text: str = window + criterion) -> list[int]:
+                return [_nz_number(uid, "UID") for uid in client.search(text)]
+
+            uids.update(self._call("SEARCH", search))
+        return frozenset(uids) & frozenset(found)
+
     def _scan_folder(self, name: str, since: datetime | None) -> Iterator[SentMessage]:
         state = self._with_reconnect("EXAMINE", lambda: self._examine(name))
         key = CacheKey(self.host, self.port, self.user, name)
@@ -142,24 +218,44 @@ class FolderSync(ImapConnection):
         """The cached messages the SEARCH still finds, then the others fetched; the cache rewritten if stale."""
         uidvalidity = state.uidvalidity
         window = since.astimezone(UTC).date().isoformat() if since is not None else "all"
-        search = SearchRecord(window, state.uidnext, state.exists)
-        if cached is not None and cached.search is not None and search.unchanged_since(cached.search):
+        narrowing = self._narrowing()
+        # A narrowed answer stands only for the same people (their digest is in its window);
+        # one that was not narrowed stands for anybody's.
+        windows = {window, f"{window} to {narrowing.key}"} if narrowing is not None else {window}
+        previous = cached.search if cached is not None else None
+        if (
+            previous is not None
+            and previous.window in windows
+            and replace(previous, uidnext=state.uidnext, exists=state.exists).unchanged_since(previous)
+        ):
             # Nothing added (same UIDNEXT) and nothing expunged (same EXISTS) since the last
             # scan, which searched the same window: its answer stands, no SEARCH needed.
-            uids = sorted(cached.search.found)
-            search = cached.search
+            uids = sorted(previous.found)
+            search = previous
         else:
             uids = self._search(name, uidvalidity, since)
-            search = replace(search, found=frozenset(uids))
+            narrowed = (
+                self._narrowed(since.astimezone(UTC).date() if since else None, narrowing, uids)
+                if narrowing is not None
+                else None
+            )
+            if narrowing is not None and narrowed is not None:
+                window = f"{window} to {narrowing.key}"
+            search = SearchRecord(window, state.uidnext, state.exists, frozenset(uids), narrowed)
+        # Every message in the window counts as scanned; only those the narrowed SEARCH
+        # found (all, without narrowing) are fetched: the others are to nobody in the calendar.
         self.messages_scanned += len(uids)
+        wanted = uids if search.fetch is None else sorted(search.fetch)
         known = cached.uids if cached is not None else frozenset()
-        missing = [uid for uid in uids if uid not in known]
+        missing = [uid for uid in wanted if uid not in known]
         log.info(
-            "%s: %d messages since %s in %r, %d of them to fetch",
+            "%s: %d messages since %s in %r, %d of them to the calendar's people%s, %d to fetch",
             self.host,
             len(uids),
             since.date() if since else "ever",
             name,
+            len(wanted),
+            "" if search.fetch is not None else " (not narrowed)",
             len(missing),
         )
         writer = (
@@ -174,8 +270,21 @@ class FolderSync(ImapConnection):
             else None
         )
         replayed: set[int] = set()
+        keys = _index_keys(self._reader.relevant)
         try:
-            if cached is not None:
+            if cached is not None and keys is not None and writer is not None and not writer.dirty:
+                # Nothing new, nothing gone: only the records of the calendar's people can
+                # matter (the pre-check turns every other one away), so only they are read.
+                try:
+                    yield from self._replay_indexed(cached, set(uids), since, keys, writer, replayed)
+                except CacheError as exc:
+                    log.warning(
+                        "the cache %s could not be read to the end (%s); fetching the rest again",
+                        cached.path,
+                        exc,
+                    )
+                    writer.changed()
+            elif cached is not None:
                 try:
                     yield from self._replay(cached, set(uids), since, writer, replayed)
                 except CacheError as exc:
@@ -186,7 +295,7 @@ class FolderSync(ImapConnection):
                     )
                     if writer is not None:
                         writer.changed()
-            fetch = [uid for uid in uids if uid not in replayed]
+            fetch = [uid for uid in wanted if uid not in replayed]
             for uid, header, internal in self._fetch(name, uidvalidity, fetch):
                 record = self._record(uid, header, internal)
                 # A record born skipped (too large to keep) was counted by _record already.
@@ -230,6 +339,43 @@ class FolderSync(ImapConnection):
                 updated = record
             if writer is not None:
                 writer.add(updated, changed=updated is not record)
+
+    def _replay_indexed(
+        self,
+        cached: CacheFile,
+        wanted: set[int],
+        since: datetime | None,
+        keys: frozenset[str],
+        writer: _LazyWriter,
+        replayed: set[int],
+    ) -> Iterator[SentMessage]:
+        """The cached messages filed under ``keys``; every other wanted UID counts as replayed unread.
+
+        When one of them learns something, the file is written again from every record.
+        """
+        learnt: dict[int, CachedMessage] = {}
+        read: set[int] = set()
+        for record in cached.messages_for(keys):
+            if record.uid not in wanted or record.uid in read:
+                continue
+            read.add(record.uid)
+            try:
+                message, updated = self._use(record)
+            except (ValueError, TypeError, OverflowError):
+                message, updated = self._use(replace(record, facts=b"", parsed=b"", skipped=None))
+            if updated is not record:
+                learnt[record.uid] = updated
+            if message is not None:
+                yield message
+        if learnt:
+            writer.changed()
+            horizon = since - timedelta(days=2) if since is not None else None
+            for record in cached.messages():
+                if record.uid in wanted:
+                    writer.add(learnt.get(record.uid, record))
+                elif not (horizon is None or record.internaldate is None or record.internaldate >= horizon):
+                    writer.add(record)
+        replayed.update(wanted & cached.uids)
 
     def _record(self, uid: int, header: bytes | None, internal: datetime | None) -> CachedMessage:
         """A fetched message as a record the cache can write and read back.
@@ -308,6 +454,15 @@ class FolderSync(ImapConnection):
         return reading.message, replace(record, **learnt) if learnt else record
 
 
+def _index_keys(relevant: object) -> frozenset[str] | None:
+    """The cache index's keys for what the pre-check can let through; None when it cannot say (all is read)."""
+    targets = narrowing_targets(relevant)
+    if targets is None:
+        return None
+    addresses, domains = targets
+    return addresses | frozenset(f"@{domain}" for domain in domains)
+
+
 class _LazyWriter:
     """Rewrites the cache only when the scan learnt something (new, parsed or expunged messages).
 
@@ -333,6 +488,11 @@ class _LazyWriter:
             for record in self._pending:
                 self._writer.add(record)
         self._pending = []
+
+    @property
+    def dirty(self) -> bool:
+        """Whether the file will be written again."""
+        return self._dirty
 
     def add(self, record: CachedMessage, *, changed: bool = False) -> None:
         if changed:

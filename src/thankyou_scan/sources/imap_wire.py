@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import imaplib
 import io
+import re
 import socket
 import ssl
 import time
@@ -73,6 +74,9 @@ def _open_socket(addresses: Sequence[AddressInfo], budget: _Budget) -> socket.so
     raise failure or OSError("no address to connect to")
 
 
+_GREETING_CAPABILITIES = re.compile(rb"\* OK \[CAPABILITY ([^\]\r\n]*)\]", re.IGNORECASE)
+
+
 class _Connection(imaplib.IMAP4):
     """imaplib's IMAP4 on the addresses resolved beforehand, with every read and write on the budget.
 
@@ -93,7 +97,20 @@ class _Connection(imaplib.IMAP4):
         self._addresses = addresses
         self._budget = budget
         self._tls = ssl_context
+        self._greeted = False
         super().__init__(host, port)
+
+    def _get_capabilities(self) -> None:
+        # The greeting may carry the capabilities (RFC 3501 7.1, Dovecot's does): the first
+        # time, that saves imaplib's CAPABILITY round trip. Never after STARTTLS, which
+        # calls this again: capabilities seen before TLS must not be trusted after it.
+        greeting = _GREETING_CAPABILITIES.match(self.welcome or b"")
+        if self._greeted or greeting is None:
+            self._greeted = True
+            super()._get_capabilities()  # type: ignore[misc]  # private in imaplib's stubs
+            return
+        self._greeted = True
+        self.capabilities = tuple(greeting[1].decode("ascii", "replace").upper().split())
 
     def _create_socket(self, timeout: float | None = None) -> socket.socket:
         sock = _open_socket(self._addresses, self._budget)

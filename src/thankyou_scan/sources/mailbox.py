@@ -6,20 +6,26 @@ counts, and ``Drafts``/``Draft`` never does, whatever else it carries; a message
 without labels counts when it is From one of ``me`` (compared as recipients are, see
 :func:`~thankyou_scan.message.normalize_address`), or always when no ``me`` is given.
 
-Files are read with bounded memory: an mbox is scanned for its ``From `` lines in
-fixed-size chunks, and of each message only the header block is read, up to
-:data:`~thankyou_scan.message.MAX_HEADER_BLOCK` (a longer one is skipped and counted).
+Files are read at the disk's speed in bounded memory: an mbox is memory-mapped and
+searched for its ``\nFrom `` separators (pages already passed are released, so the
+resident size stays flat whatever the file's size), and of each message only the
+header block is looked at, up to :data:`~thankyou_scan.message.MAX_HEADER_BLOCK` (a
+longer one is skipped and counted); a Maildir file is read only up to its blank line.
+Whether a Takeout message is sent mail is decided from its raw ``X-Gmail-Labels``
+bytes before anything is parsed.
 """
 
 from __future__ import annotations
 
 import csv
 import logging
+import mmap
 import os
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta, timezone
+from functools import partial
 from pathlib import Path
 from typing import BinaryIO
 
@@ -35,7 +41,9 @@ log = logging.getLogger("thankyou_scan")
 
 UTC = timezone.utc
 
-_CHUNK = 1 << 20
+_WINDOW = 8 << 20
+"""An mbox is searched this many bytes at a time; the mapped pages of windows passed are released."""
+_MAILDIR_READ = 16 << 10
 MAX_FROM_LINE = 4096
 """An mbox ``From `` line is read up to this many bytes; the rest of a longer one is ignored."""
 _NOT_SENT_LABELS = frozenset({"drafts", "draft"})
@@ -50,8 +58,13 @@ _MONTHS = {
         start=1,
     )
 }
+_HEADER_END = re.compile(rb"\n\r?\n")
 _QUOTED_FROM = re.compile(rb"^>(>*From )", re.MULTILINE)
 _LABELS_HEADER = re.compile(rb"^x-gmail-labels[ \t]*:(.*(?:\r?\n[ \t].*)*)", re.IGNORECASE | re.MULTILINE)
+
+
+_Delivered = Callable[[], "datetime | None"]
+"""A message's fallback time, worked out only for the messages that are read (most of a Takeout file is not)."""
 
 
 class _TooLarge:
@@ -94,7 +107,7 @@ class _FileSource:
     def __repr__(self) -> str:
         return f"{type(self).__name__}({str(self.path)!r})"
 
-    def _raw_messages(self) -> Iterator[tuple[str, bytes | _TooLarge, datetime | None]]:
+    def _raw_messages(self) -> Iterator[tuple[str, bytes | _TooLarge, _Delivered]]:
         raise NotImplementedError
 
     def sent_messages(
@@ -122,7 +135,7 @@ class _FileSource:
                 # Too large to read safely: it cannot be told sent or not, so it is counted.
                 self.messages_scanned += 1
                 reader.read(
-                    key, b"", delivered, unreadable=f"its header block is over {MAX_HEADER_BLOCK:,} bytes"
+                    key, b"", delivered(), unreadable=f"its header block is over {MAX_HEADER_BLOCK:,} bytes"
                 )
                 continue
             labels = _gmail_labels(header_block)
@@ -137,7 +150,7 @@ class _FileSource:
                         senders.update(found[:1] or ["(no From address)"])
                     continue
             self.messages_scanned += 1
-            message = reader.read(key, header_block, delivered).message
+            message = reader.read(key, header_block, delivered()).message
             if message is not None:
                 yield message
         if seen and not self.messages_scanned:
@@ -176,24 +189,38 @@ class MboxSource(_FileSource):
 
     kind = "mbox"
 
-    def _raw_messages(self) -> Iterator[tuple[str, bytes | _TooLarge, datetime | None]]:
+    def _raw_messages(self) -> Iterator[tuple[str, bytes | _TooLarge, _Delivered]]:
         where = str(self.path)
         try:
-            with self._open() as scanner, open(self.path, "rb") as reader:
-                size = os.fstat(scanner.fileno()).st_size
-                starts = _message_starts(scanner)
-                start = next(starts, None)
-                number = 0
-                while start is not None:
-                    following = next(starts, None)
-                    from_line, header_block = _read_entry(reader, start, following)
-                    if self.progress is not None:
-                        self.progress(size if following is None else following, size)
-                    yield str(number), header_block, _from_line_date(from_line)
-                    number += 1
-                    start = following
-        except OSError as exc:
-            raise MailboxError(f"cannot read {where}: {exc.strerror or exc}", path=where) from exc
+            with self._open() as handle:
+                size = os.fstat(handle.fileno()).st_size
+                if size == 0:
+                    return
+                # A file truncated by another program while it is mapped would end the
+                # process (SIGBUS): Takeout files are read once they are complete.
+                with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as view:
+                    yield from self._mapped_messages(view, size)
+        except (OSError, ValueError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise MailboxError(f"cannot read {where}: {reason}", path=where) from exc
+
+    def _mapped_messages(
+        self, view: mmap.mmap, size: int
+    ) -> Iterator[tuple[str, bytes | _TooLarge, _Delivered]]:
+        if hasattr(mmap, "MADV_SEQUENTIAL"):
+            view.madvise(mmap.MADV_SEQUENTIAL)
+        starts = _message_starts(view)
+        start = next(starts, None)
+        number = 0
+        while start is not None:
+            following = next(starts, None)
+            end = size if following is None else following
+            from_line, header_block = _read_entry(view, start, end)
+            if self.progress is not None:
+                self.progress(end, size)
+            yield str(number), header_block, partial(_from_line_date, from_line)
+            number += 1
+            start = following
 
     def _open(self) -> BinaryIO:
         where = str(self.path)
@@ -229,7 +256,7 @@ class MaildirSource(_FileSource):
 
     kind = "maildir"
 
-    def _raw_messages(self) -> Iterator[tuple[str, bytes | _TooLarge, datetime | None]]:
+    def _raw_messages(self) -> Iterator[tuple[str, bytes | _TooLarge, _Delivered]]:
         self._check()
         try:
             listing = []
@@ -252,7 +279,8 @@ class MaildirSource(_FileSource):
                     # A Maildir file's mtime is its delivery time (as in the stdlib's
                     # MaildirMessage); reading the whole message for it would parse bodies.
                     delivered = datetime.fromtimestamp(os.fstat(handle.fileno()).st_mtime, UTC)
-                    yield key, _read_header_block(handle), delivered
+                    header_block = _read_header_block(handle)
+                yield key, header_block, _known(delivered)
         except OSError as exc:
             raise MailboxError(
                 f"cannot read {self.path}: {exc.strerror or exc}", path=str(self.path)
@@ -271,72 +299,86 @@ class MaildirSource(_FileSource):
             raise MailboxError(f"{where} is not a Maildir (no cur/ and new/ folders) —{hint}", path=where)
 
 
-def _message_starts(handle: BinaryIO) -> Iterator[int]:
-    """The offset of every line that starts with ``From `` (mbox separators), in a fixed-size chunk at a time."""
+def _message_starts(view: mmap.mmap) -> Iterator[int]:
+    """The offset of every line that starts with ``From `` (mbox separators, mboxo and mboxrd alike).
+
+    The file is searched a window at a time, and the pages of the windows passed are
+    released from this process (they stay in the page cache; a header read behind
+    the search maps its page again): memory stays flat whatever the file's size.
+    """
     marker = b"\nFrom "
-    if handle.read(5) == b"From ":
+    if view[:5] == b"From ":
         yield 0
-    handle.seek(0)
-    position, carry = 0, b""
-    while chunk := handle.read(_CHUNK):
-        data = carry + chunk
-        base = position - len(carry)
-        found = data.find(marker)
+    size, position, released = len(view), 0, 0
+    release = hasattr(mmap, "MADV_DONTNEED")
+    while position < size:
+        stop = min(position + _WINDOW, size)
+        # A separator starting in this window may end in the next one.
+        found = view.find(marker, position, stop + len(marker) - 1)
         while found >= 0:
-            yield base + found + 1
-            found = data.find(marker, found + 1)
-        carry = data[-(len(marker) - 1) :]
-        position += len(chunk)
+            yield found + 1
+            found = view.find(marker, found + 1, stop + len(marker) - 1)
+        passed = position - position % mmap.PAGESIZE
+        if release and passed > released:
+            view.madvise(mmap.MADV_DONTNEED, released, passed - released)
+            released = passed
+        position = stop
 
 
-def _read_entry(handle: BinaryIO, start: int, end: int | None) -> tuple[bytes, bytes | _TooLarge]:
+def _read_entry(view: mmap.mmap, start: int, end: int) -> tuple[bytes, bytes | _TooLarge]:
     """The ``From `` line and the header block of the mbox message between ``start`` and ``end``."""
-    handle.seek(start)
-    limit = MAX_FROM_LINE if end is None else min(MAX_FROM_LINE, end - start)
-    from_line = handle.readline(limit)
-    if not from_line.endswith(b"\n"):
-        # An overlong From line: the headers start after its end (or there are none).
-        rest = _skip_line(handle, end)
-        if rest is None:
+    limit = start + min(MAX_FROM_LINE, end - start)
+    newline = view.find(b"\n", start, limit)
+    if newline >= 0:
+        from_line = view[start : newline + 1]
+    else:
+        # An overlong From line (its first MAX_FROM_LINE bytes are kept): the headers
+        # start after its end, or there are none.
+        from_line = view[start:limit]
+        newline = view.find(b"\n", limit, end)
+        if newline < 0:
             return from_line, b""
-    available = None if end is None else end - handle.tell()
-    header_block = _read_header_block(handle, available)
-    if isinstance(header_block, bytes) and b">" in header_block:
+    header_block = _header_block(view, newline + 1, end)
+    if isinstance(header_block, bytes) and b">From " in header_block:
         # mbox writers quote a header line that starts with "From " as ">From " (mboxrd
         # adds one ">" a level); left quoted, it ends the header block for the parser.
         header_block = _QUOTED_FROM.sub(rb"\1", header_block)
     return from_line, header_block
 
 
-def _skip_line(handle: BinaryIO, end: int | None) -> int | None:
-    """Move past the end of the current line, reading a chunk at a time; None when ``end`` comes first."""
-    while end is None or handle.tell() < end:
-        chunk = handle.read(_CHUNK if end is None else min(_CHUNK, end - handle.tell()))
-        if not chunk:
-            return None
-        newline = chunk.find(b"\n")
-        if newline >= 0:
-            handle.seek(newline + 1 - len(chunk), os.SEEK_CUR)
-            return handle.tell()
-    return None
+def _header_block(data: mmap.mmap | bytes, start: int, end: int) -> bytes | _TooLarge:
+    """The header lines of the message at ``data[start:end]`` up to the blank line; the body is never copied.
 
-
-def _read_header_block(handle: BinaryIO, available: int | None = None) -> bytes | _TooLarge:
-    """The header lines of a message up to the blank line; the body is never read.
-
-    At most ``MAX_HEADER_BLOCK`` bytes are read: a longer block gives ``_TooLarge``.
-    ``available`` bounds the read (the next mbox message starts there).
+    At most ``MAX_HEADER_BLOCK`` bytes are looked at: a longer block gives ``_TooLarge``.
     """
-    want = MAX_HEADER_BLOCK + 2 if available is None else min(MAX_HEADER_BLOCK + 2, available)
-    data = handle.read(want)
-    if data.startswith((b"\n", b"\r\n")):
+    stop = min(start + MAX_HEADER_BLOCK + 2, end)
+    if data[start : min(start + 2, stop)].startswith((b"\n", b"\r\n")):
         return b""
-    ends = [found for found in (data.find(b"\n\n"), data.find(b"\n\r\n")) if found >= 0]
-    if ends:
-        return data[: min(ends) + 1]
-    if len(data) > MAX_HEADER_BLOCK:
-        return _TooLarge(len(data))
-    return data
+    blank = _HEADER_END.search(data, start, stop)
+    if blank is not None:
+        return data[start : blank.start() + 1]
+    if stop - start > MAX_HEADER_BLOCK:
+        return _TooLarge(stop - start)
+    return data[start:stop]
+
+
+def _read_header_block(handle: BinaryIO) -> bytes | _TooLarge:
+    """The header block of a message file, read a little at a time up to its blank line (never the body)."""
+    data = handle.read(_MAILDIR_READ)
+    while (
+        len(data) < MAX_HEADER_BLOCK + 2
+        and not data.startswith((b"\n", b"\r\n"))
+        and _HEADER_END.search(data) is None
+    ):
+        more = handle.read(min(len(data), MAX_HEADER_BLOCK + 2 - len(data)))
+        if not more:
+            break
+        data += more
+    return _header_block(data, 0, len(data))
+
+
+def _known(moment: datetime | None) -> _Delivered:
+    return lambda: moment
 
 
 def _from_line_date(from_line: bytes) -> datetime | None:

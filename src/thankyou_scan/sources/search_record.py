@@ -8,6 +8,7 @@ is checked before use: a record naming more UIDs than a folder could hold is ign
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeGuard
 
 __all__ = ["MAX_FOUND", "SearchRecord", "expand_runs", "uid_runs"]
 
@@ -24,6 +25,8 @@ class SearchRecord:
     uidnext: int | None
     exists: int | None
     found: frozenset[int] = frozenset()
+    fetch: frozenset[int] | None = None
+    """The UIDs the server's narrowed SEARCH found (a subset of ``found``); None: all of them."""
 
     def unchanged_since(self, earlier: SearchRecord) -> bool:
         """Whether the folder is as ``earlier`` saw it: same UIDNEXT and EXISTS, same window."""
@@ -40,6 +43,7 @@ class SearchRecord:
             "uidnext": self.uidnext,
             "exists": self.exists,
             "found": uid_runs(list(self.found)),
+            "fetch": None if self.fetch is None else uid_runs(list(self.fetch)),
         }
 
     @classmethod
@@ -47,24 +51,36 @@ class SearchRecord:
         """The record in a trailer; None when absent or not understood (the scan then searches)."""
         if not isinstance(data, dict):
             return None
-        window, uidnext, exists, found = (data.get(k) for k in ("window", "uidnext", "exists", "found"))
+        window, uidnext, exists, found, fetch = (
+            data.get(k) for k in ("window", "uidnext", "exists", "found", "fetch")
+        )
         if not (
             isinstance(window, str)
             and isinstance(uidnext, int)
             and isinstance(exists, int)
-            and isinstance(found, list)
-            and all(
-                isinstance(run, list)
-                and len(run) == 2
-                and all(isinstance(n, int) for n in run)
-                and 0 < run[0] <= run[1] < 2**32
-                for run in found
-            )
+            and _runs(found)
+            and (fetch is None or _runs(fetch))
             and 0 <= exists <= MAX_FOUND
             and sum(last - first + 1 for first, last in found) <= exists
+            and (fetch is None or sum(last - first + 1 for first, last in fetch) <= exists)
         ):
             return None
-        return cls(window, uidnext, exists, expand_runs(found))
+        assert _runs(found) and (fetch is None or _runs(fetch))  # checked above; mypy narrows here
+        found_uids = expand_runs(found)
+        fetch_uids = None if fetch is None else expand_runs(fetch)
+        if fetch_uids is not None and not fetch_uids <= found_uids:
+            return None
+        return cls(window, uidnext, exists, found_uids, fetch_uids)
+
+
+def _runs(data: object) -> TypeGuard[list[list[int]]]:
+    return isinstance(data, list) and all(
+        isinstance(run, list)
+        and len(run) == 2
+        and all(isinstance(n, int) for n in run)
+        and 0 < run[0] <= run[1] < 2**32
+        for run in data
+    )
 
 
 MAX_FOUND = 2_000_000
