@@ -19,7 +19,7 @@ from ..paths import config_dir, expand_user
 from .google import GmailOAuth2, authorize, authorize_pasted, load_client_secret, revoke_at_google
 from .microsoft import DEFAULT_AUTHORITY, MicrosoftClient, MicrosoftOAuth2, authorize_device
 from .store import TokenStore, default_token_store
-from .tokens import RefreshingTokens, ask_on_stderr, to_stderr
+from .tokens import ask_on_stderr, to_stderr
 
 __all__ = [
     "GMAIL_CLIENT_FILE",
@@ -69,7 +69,7 @@ def token_store(account: Account) -> TokenStore:
     return default_token_store(account.user, _provider(account), hint=_hint(account))
 
 
-def _tokens(account: Account, store: TokenStore, clock: Callable[[], float]) -> RefreshingTokens:
+def _tokens(account: Account, store: TokenStore, clock: Callable[[], float]) -> GmailOAuth2 | MicrosoftOAuth2:
     if _provider(account) == "gmail":
         client = load_client_secret(gmail_client_file(account))
         return GmailOAuth2(client, store, clock=clock, hint=_hint(account))

@@ -26,8 +26,7 @@ from typing import Any
 from ..errors import OAuth2Error
 from ..paths import read_regular_file
 from ..token_endpoint import call_endpoint, check_endpoint, post_form
-from .store import TokenStore
-from .tokens import DEFAULT_HINT, RefreshingTokens, ask_on_stderr, to_stderr, token_record
+from .tokens import RefreshingTokens, ask_on_stderr, to_stderr, token_record
 
 __all__ = [
     "GMAIL_SCOPE",
@@ -277,29 +276,10 @@ def _redirect_query(pasted: str, consent: _Consent) -> dict[str, str]:
     return {key: values[0] for key, values in urllib.parse.parse_qs(parts.query).items()}
 
 
-class GmailOAuth2(RefreshingTokens):
+class GmailOAuth2(RefreshingTokens[ClientSecret]):
     """Access tokens for XOAUTH2, refreshed with the stored refresh token when they expire."""
 
     provider = "Google"
-
-    def __init__(
-        self,
-        client: ClientSecret,
-        store: TokenStore,
-        *,
-        clock: Callable[[], float] = time.time,
-        hint: str = DEFAULT_HINT,
-    ) -> None:
-        super().__init__(store, clock=clock, hint=hint)
-        self.client = client
-
-    def __repr__(self) -> str:
-        return f"GmailOAuth2({self.client!r}, {self.store!r})"
-
-    @property
-    def token_uri(self) -> str:
-        """Google's token endpoint, from the client file."""
-        return self.client.token_uri
 
     def refresh_form(self, refresh_token: str) -> dict[str, str]:
         """The form of a refresh-token grant for this client."""

@@ -15,8 +15,7 @@ from typing import Any
 
 from ..errors import OAuth2Error
 from ..token_endpoint import call_endpoint, check_endpoint, post_form
-from .store import TokenStore
-from .tokens import DEFAULT_HINT, RefreshingTokens, to_stderr, token_record
+from .tokens import RefreshingTokens, to_stderr, token_record
 
 __all__ = [
     "DEFAULT_AUTHORITY",
@@ -134,29 +133,10 @@ def authorize_device(
         return token_record(tokens, clock())
 
 
-class MicrosoftOAuth2(RefreshingTokens):
+class MicrosoftOAuth2(RefreshingTokens[MicrosoftClient]):
     """Access tokens for XOAUTH2 at Microsoft; each refresh stores the new refresh token it brings."""
 
     provider = "Microsoft"
-
-    def __init__(
-        self,
-        client: MicrosoftClient,
-        store: TokenStore,
-        *,
-        clock: Callable[[], float] = time.time,
-        hint: str = DEFAULT_HINT,
-    ) -> None:
-        super().__init__(store, clock=clock, hint=hint)
-        self.client = client
-
-    def __repr__(self) -> str:
-        return f"MicrosoftOAuth2({self.client!r}, {self.store!r})"
-
-    @property
-    def token_uri(self) -> str:
-        """The token endpoint of the authority."""
-        return self.client.token_uri
 
     def refresh_form(self, refresh_token: str) -> dict[str, str]:
         """The form of a refresh-token grant for this public client."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
 from ..errors import OAuth2Error
 from ..token_endpoint import post_form
@@ -61,17 +61,41 @@ def token_record(
     return record
 
 
-class RefreshingTokens:
-    """Access tokens for XOAUTH2: the stored one while it lasts, else one refreshed (then stored)."""
+class OAuth2Client(Protocol):
+    """What a provider's client registration gives the refresh: its token endpoint."""
+
+    @property
+    def token_uri(self) -> str:
+        """The token endpoint."""
+
+
+ClientT = TypeVar("ClientT", bound=OAuth2Client)
+
+
+class RefreshingTokens(Generic[ClientT]):
+    """Access tokens for XOAUTH2: the stored one while it lasts, else one refreshed (then stored).
+
+    A provider's class names itself (``provider``) and writes its refresh form; the
+    client registration (``client``) gives the token endpoint.
+    """
 
     provider = "OAuth2"
 
     def __init__(
-        self, store: TokenStore, *, clock: Callable[[], float] = time.time, hint: str = DEFAULT_HINT
+        self,
+        client: ClientT,
+        store: TokenStore,
+        *,
+        clock: Callable[[], float] = time.time,
+        hint: str = DEFAULT_HINT,
     ) -> None:
+        self.client = client
         self.store = store
         self.clock = clock
         self.hint = hint
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.client!r}, {self.store!r})"
 
     def access_token(self) -> str:
         """A valid access token: the stored one while it lasts, else a refreshed one (then stored)."""
@@ -103,8 +127,8 @@ class RefreshingTokens:
 
     @property
     def token_uri(self) -> str:
-        """The provider's token endpoint (each provider's class says)."""
-        raise NotImplementedError
+        """The provider's token endpoint, from the client registration."""
+        return self.client.token_uri
 
     def refresh_form(self, refresh_token: str) -> dict[str, str]:
         """The form of a refresh-token grant (each provider's class says)."""
