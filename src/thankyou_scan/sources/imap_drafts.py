@@ -17,7 +17,7 @@ from imapclient import IMAPClient
 
 from ..errors import FolderNotFoundError, UsageError
 from .imap import ImapSource
-from .imap_folders import GMAIL_PARENTS, Folder
+from .imap_folders import Folder, choose_folder
 
 __all__ = ["DraftsMailbox", "choose_drafts_folder"]
 
@@ -49,20 +49,7 @@ THREAD_FIELDS = "BODY.PEEK[HEADER.FIELDS (MESSAGE-ID REFERENCES IN-REPLY-TO SUBJ
 
 def choose_drafts_folder(folders: Sequence[Folder]) -> Folder | None:
     """The Drafts folder: flagged ``\\Drafts`` first, then Gmail's names, then Drafts, Draft, INBOX.Drafts."""
-    candidates = [folder for folder in folders if folder.selectable]
-    for folder in candidates:
-        if "\\drafts" in folder.flags:
-            return folder
-    for folder in candidates:
-        path = [part.casefold() for part in folder.path]
-        if len(path) == 2 and path[0] in GMAIL_PARENTS and path[1] in GMAIL_DRAFTS_LEAVES:
-            return folder
-    for wanted in GENERIC_DRAFTS:
-        for folder in candidates:
-            path = [part.casefold() for part in folder.path]
-            if path == [wanted] or path == ["inbox", wanted]:
-                return folder
-    return None
+    return choose_folder(folders, "\\drafts", GMAIL_DRAFTS_LEAVES, GENERIC_DRAFTS)
 
 
 class DraftsMailbox:

@@ -7,10 +7,10 @@ language, then the common names. Folders that hold mail the user did not send
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-__all__ = ["Folder", "choose_sent_folder"]
+__all__ = ["Folder", "choose_folder", "choose_sent_folder"]
 
 # Gmail's Sent folder in the account's language: `[Gmail]/<leaf>` or `[Google Mail]/<leaf>`.
 GMAIL_PARENTS = ("[gmail]", "[google mail]")
@@ -81,15 +81,27 @@ class Folder:
 
 def choose_sent_folder(folders: Sequence[Folder]) -> Folder | None:
     """The Sent folder: flagged ``\\Sent`` first, then Gmail's names, then the common ones."""
-    candidates = [folder for folder in folders if folder.selectable and folder.not_sent_reason is None]
+    candidates = [folder for folder in folders if folder.not_sent_reason is None]
+    return choose_folder(candidates, "\\sent", GMAIL_SENT_LEAVES, GENERIC_SENT)
+
+
+def choose_folder(
+    folders: Sequence[Folder], flag: str, gmail_leaves: Iterable[str], names: Sequence[str]
+) -> Folder | None:
+    """The first selectable folder flagged ``flag`` (RFC 6154), else ``[Gmail]/LEAF`` for a leaf
+    of ``gmail_leaves`` (any of Gmail's parents), else one of ``names`` at the top or under
+    INBOX, in the order given (all compared case-insensitively).
+    """
+    candidates = [folder for folder in folders if folder.selectable]
     for folder in candidates:
-        if "\\sent" in folder.flags:
+        if flag in folder.flags:
             return folder
+    leaves = set(gmail_leaves)
     for folder in candidates:
         path = [part.casefold() for part in folder.path]
-        if len(path) == 2 and path[0] in GMAIL_PARENTS and path[1] in GMAIL_SENT_LEAVES:
+        if len(path) == 2 and path[0] in GMAIL_PARENTS and path[1] in leaves:
             return folder
-    for wanted in GENERIC_SENT:
+    for wanted in names:
         for folder in candidates:
             path = [part.casefold() for part in folder.path]
             if path == [wanted] or path == ["inbox", wanted]:
