@@ -233,7 +233,7 @@ def test_a_corrupt_cache_costs_a_full_fetch_not_a_wrong_report(
     seed(server, account, {"Sent": demo_mail()})
     cache = HeaderCache(tmp_path / "cache")
     cold, _ = run(server, account, cache)
-    (path,) = (tmp_path / "cache").iterdir()
+    (path,) = (tmp_path / "cache").glob("*.cache")
     corrupt_middle(path)
     with caplog.at_level(logging.WARNING, logger="thankyou_scan"):
         report, source = run(server, account, cache)
@@ -397,7 +397,7 @@ def test_another_scan_replacing_the_file_mid_scan_changes_nothing(
     seed(server, account, {"Sent": demo_mail()})
     folder = tmp_path / "cache"
     before, _ = run(server, account, HeaderCache(folder))
-    (path,) = folder.iterdir()
+    (path,) = folder.glob("*.cache")
 
     def another_scan() -> None:
         if other == "rewrites it longer":  # a new note, and a scan that caches it
@@ -461,7 +461,7 @@ def test_a_flipped_bit_in_the_last_search_costs_a_fetch_not_a_wrong_report(
     seed(server, account, {"Sent": demo_mail()})
     cache = HeaderCache(tmp_path / "cache")
     cold, _ = run(server, account, cache)
-    (path,) = (tmp_path / "cache").iterdir()
+    (path,) = (tmp_path / "cache").glob("*.cache")
     data = bytearray(path.read_bytes())
     found = data.rindex(b'"found": [[') + len(b'"found": [[')
     last = data.index(b"]", found) - 1  # the last digit of the run's end: 8 -> 0, one bit
@@ -545,7 +545,7 @@ def test_a_planted_cache_file_is_ignored_and_replaced(
     seed(server, account, {"Sent": demo_mail()})
     folder = tmp_path / "cache"
     cold, _ = run(server, account, HeaderCache(folder))
-    (path,) = folder.iterdir()
+    (path,) = folder.glob("*.cache")
     # Another user's file, in place of ours: here, a valid cache of an empty folder.
     with server.client(account) as client:
         uidvalidity = client.select_folder("Sent", readonly=True)[b"UIDVALIDITY"]
@@ -596,7 +596,7 @@ def test_a_fifo_at_the_cache_path_does_not_hang_the_scan(
     seed(server, account, {"Sent": demo_mail()})
     folder = tmp_path / "cache"
     cold, _ = run(server, account, HeaderCache(folder))
-    (path,) = folder.iterdir()
+    (path,) = folder.glob("*.cache")
     path.unlink()
     os.mkfifo(path, 0o600)
     with caplog.at_level(logging.WARNING, logger="thankyou_scan"):
@@ -896,3 +896,101 @@ def test_an_index_naming_records_that_do_not_exist_is_damage_when_read(
     assert loaded is not None
     with loaded, pytest.raises(CacheError):
         list(loaded.messages_for([]))
+
+
+# -- the replay of a rescan that finds nothing new (sources/replay.py) ------------------------
+
+REPLAYED = "messages the last scan let through"
+
+
+def replay_file(cache: HeaderCache) -> Path:
+    (path,) = cache.directory.glob("*.replay")
+    return path
+
+
+@pytest.mark.imap
+def test_a_rescan_with_nothing_new_reads_only_what_the_last_scan_let_through(
+    server: Server, account: Account, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A note to Samir dated after NOW: turned away as of NOW, counted as of two days later.
+    future = Mail(
+        raw_message(to="samir@initech.example", date="Thu, 12 Nov 2026 09:00:00 +0000", message_id="<f@x>"),
+        datetime(2026, 11, 12, 9, tzinfo=UTC),
+    )
+    seed(server, account, {"Sent": [*demo_mail(), future]})
+    cache = HeaderCache(tmp_path / "cache")
+    cold, _ = run(server, account, cache)
+    assert oct(stat.S_IMODE(replay_file(cache).stat().st_mode)) == "0o600"
+
+    def rescan(now: datetime) -> tuple[Report, bool]:
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="thankyou_scan"):
+            with plain_imap(server.imap_port, account, cache=cache) as source:
+                report = scan(load_calendar(CALENDAR), source, now=now)
+            assert source.messages_fetched == 0
+        with plain_imap(server.imap_port, account, cache=None) as fresh:
+            assert report == scan(load_calendar(CALENDAR), fresh, now=now)
+        return report, REPLAYED in caplog.text
+
+    assert rescan(NOW) == (cold, True)
+    assert rescan(NOW + timedelta(hours=30))[1]  # still before the note to Samir
+    later, replayed = rescan(NOW + timedelta(days=3))  # after it: the replay does not stand
+    assert not replayed
+    assert later.to_dict()["summary"] != cold.to_dict()["summary"]
+    assert not rescan(NOW)[1]  # an earlier now than the replay's (written as of three days later)
+    assert rescan(NOW)[1]
+
+
+@pytest.mark.imap
+def test_a_damaged_or_foreign_replay_is_ignored(
+    server: Server, account: Account, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    seed(server, account, {"Sent": demo_mail()})
+    cache = HeaderCache(tmp_path / "cache")
+    cold, _ = run(server, account, cache)
+    path = replay_file(cache)
+    original = path.read_bytes()
+    meta = json.loads(original[32:])
+    forged = []
+    # (A consistent forgery of the numbers themselves is read, as a consistent forged
+    # cache trailer is: the files are the user's own, in a folder only they may write.)
+    for change in ({"numbers": [10**6]}, {"cache": "0" * 64}, {"version": 2}, {"now": "x"}):
+        data = json.dumps({**meta, **change}).encode()
+        forged.append(hashlib.sha256(data).digest() + data)  # a consistent forgery
+    flipped = bytearray(original)
+    flipped[len(flipped) // 2] ^= 1
+    for data in [*forged, bytes(flipped), b"", original[:40]]:
+        path.write_bytes(data)
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="thankyou_scan"):
+            again, source = run(server, account, cache)
+        assert again == cold and source.messages_fetched == 0
+        assert REPLAYED not in caplog.text
+    # A calendar with other people: the replay is not theirs.
+    path.write_bytes(original)
+    calendar = parse_calendar(calendar_from(2))
+    caplog.clear()
+    with (
+        caplog.at_level(logging.INFO, logger="thankyou_scan"),
+        plain_imap(server.imap_port, account, cache=cache) as source,
+    ):
+        report = scan(calendar, source, now=NOW)
+    assert REPLAYED not in caplog.text
+    with plain_imap(server.imap_port, account, cache=None) as fresh:
+        assert report == scan(calendar, fresh, now=NOW)
+
+
+def test_a_replay_stands_only_for_its_file_rules_and_later_nows() -> None:
+    from thankyou_scan.sources.replay import Replay
+
+    replay = Replay("c" * 64, "r", NOW, NOW + timedelta(days=1), (0, 3))
+    assert Replay.from_json(replay.as_json()) == replay
+    assert replay.stands_for("c" * 64, "r", NOW)
+    assert replay.stands_for("c" * 64, "r", NOW + timedelta(hours=23))
+    assert not replay.stands_for("c" * 64, "r", NOW + timedelta(days=1))
+    assert not replay.stands_for("c" * 64, "r", NOW - timedelta(seconds=1))
+    assert not replay.stands_for("d" * 64, "r", NOW)
+    assert not replay.stands_for("c" * 64, "s", NOW)
+    for bad in ({"numbers": [-1]}, {"numbers": ["1"]}, {"now": "2026-11-10T17:00:00"}, {"rules": None}):
+        with pytest.raises((ValueError, TypeError)):
+            Replay.from_json(json.dumps({**json.loads(replay.as_json()), **bad}).encode())

@@ -20,6 +20,7 @@ from .cli_auth import account_secret
 from .cli_secrets import read_secret
 from .config import Account, Config, find_config, load_config
 from .errors import CalendarError, CalendarProblem, UsageError
+from .invitations import is_ics_path
 from .paths import cache_dir
 from .sources.cache import HeaderCache
 from .sources.imap import ImapSource
@@ -67,9 +68,9 @@ def load_calendar_file(
     path: str, *, check_deliverability: bool = False, me: Iterable[str] = (), now: datetime | None = None
 ) -> Calendar:
     """A YAML calendar, or an .ics file read as one (its invitations' events)."""
-    from .invitations.load import is_ics_path, load_ics_calendar
-
     if is_ics_path(path):
+        from .invitations.load import load_ics_calendar
+
         return load_ics_calendar(path, me=me, now=now, check_deliverability=check_deliverability)
     return load_calendar(path, check_deliverability=check_deliverability)
 

@@ -17,12 +17,11 @@ import os
 from collections.abc import Callable
 from contextlib import ExitStack, suppress
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 
 from .cli_accounts import account_from_flags, chosen_accounts, imap_source, scan_calendar, the_config
 from .cli_values import parse_now
 from .config import Config
-from .draft_templates import DEFAULT_KINDS, DraftTemplate, default_template, load_template
-from .drafts import Draft, build_message, draft_key, owed, parse_statuses, template_fields, thread_for
 from .errors import MailboxError, NotPrivateError, UsageError
 from .paths import create_temporary, expand_user, open_private_folder
 from .pipeline import scan
@@ -30,8 +29,12 @@ from .render import visible
 from .report import FollowUp, Report, Status
 from .sources.base import Source
 from .sources.imap import ImapSource
-from .sources.imap_drafts import DraftsMailbox
 from .sources.mailbox import MaildirSource, MboxSource
+
+if TYPE_CHECKING:
+    from .draft_templates import DraftTemplate
+    from .drafts import Draft
+    from .sources.imap_drafts import DraftsMailbox
 
 __all__ = ["add_drafts_parser", "run_drafts"]
 
@@ -94,13 +97,16 @@ def add_drafts_parser(
     return drafts
 
 
-Templates = Callable[[str], DraftTemplate]
+# The drafts modules load only when `drafts` runs: a scan starts without them.
+Templates = Callable[[str], "DraftTemplate"]
 
 
 def _templates(args: argparse.Namespace, config: Config | None) -> Templates:
     """The template for each kind: ``--template``, else the config's for that kind, else the packaged one
     for that kind, else the config's ``default``, else the packaged default. All read and compiled now.
     """
+    from .draft_templates import DEFAULT_KINDS, default_template, load_template
+
     if args.template:
         single = load_template(args.template)
         return lambda kind: single
@@ -124,6 +130,9 @@ def _templates(args: argparse.Namespace, config: Config | None) -> Templates:
 
 def run_drafts(args: argparse.Namespace) -> int:
     """Run ``thankyou-scan drafts``: scan, render every draft, then write them; the exit code."""
+    from .drafts import parse_statuses
+    from .sources.imap_drafts import DraftsMailbox
+
     now = parse_now(args.now) if args.now is not None else datetime.now(timezone.utc)
     statuses = parse_statuses(args.status)
     if args.eml_dir is not None and (not args.eml_dir.strip() or "\x00" in args.eml_dir):
@@ -215,6 +224,9 @@ def _make(
     my_name: str = "",
 ) -> int:
     """Render every draft first (a template error writes nothing), then write each one that is not there yet."""
+    from .drafts import Draft, build_message, draft_key, owed, template_fields, thread_for
+    from .sources.imap_drafts import DraftsMailbox
+
     with_address, without = owed(report, statuses)
     drafts = []
     for followup in with_address:

@@ -8,6 +8,8 @@ up by its recipients.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -128,6 +130,25 @@ class Relevance:
     def targets(self) -> tuple[frozenset[str], frozenset[str]]:
         """The addresses and domains outside which every dated message is turned away (sources read less by them)."""
         return frozenset(self.index.by_address), frozenset(self.index.by_domain)
+
+    def replay_key(self) -> tuple[str, datetime] | None:
+        """A digest of all but ``now`` that decides what this pre-check and :meth:`learn` do, and ``now``.
+
+        Two pre-checks with the same digest, each told of the same messages, turn away the
+        same ones but for the messages dated between their ``now`` values. None once a message
+        was learnt (a source read before this one): only a fresh pre-check is described.
+        """
+        if self.best:
+            return None
+        by_address = {
+            a: sorted(s.event.start.isoformat() for s in slots) for a, slots in self.index.by_address.items()
+        }
+        by_domain = {
+            d: sorted(f"{s.domain} {s.event.start.isoformat()}" for s in slots)
+            for d, slots in self.index.by_domain.items()
+        }
+        text = json.dumps([1, by_address, by_domain], sort_keys=True, ensure_ascii=True)
+        return hashlib.sha256(text.encode()).hexdigest(), self.now
 
     def learn(self, message: SentMessage) -> None:
         """Record a parsed message: later ones to the same people after the same events cannot be first."""

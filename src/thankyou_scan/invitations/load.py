@@ -9,20 +9,15 @@ from pathlib import Path
 from ..calendar import Calendar, parse_calendar
 from ..errors import CalendarError, CalendarProblem
 from ..paths import read_regular_file
+from . import ICS_SUFFIXES, is_ics_path
 from .mail import decode_text
 from .output import render_calendar
 from .rules import PeopleRules
 
 __all__ = ["ICS_SUFFIXES", "ICS_WINDOW", "is_ics_path", "load_ics_calendar", "read_ics_file"]
 
-ICS_SUFFIXES = (".ics", ".ical", ".icalendar", ".vcs")
 ICS_WINDOW = timedelta(days=365)
 """An .ics calendar given to scan or check: its recurring events from this long before now, to 30 days after."""
-
-
-def is_ics_path(path: str | Path) -> bool:
-    """Whether ``path`` names an iCalendar file (``.ics``, ``.ical``, ``.ifb``, ``.icalendar``)."""
-    return str(path).lower().endswith(ICS_SUFFIXES)
 
 
 def read_ics_file(path: str | Path) -> str:

@@ -50,7 +50,29 @@ def narrowing_targets(relevant: object) -> tuple[frozenset[str], frozenset[str]]
     return None
 
 
-__all__ = ["Relevant", "Source", "StaticSource", "Targeted", "narrowing_targets"]
+def replay_key(relevant: object) -> tuple[str, datetime] | None:
+    """``relevant.replay_key()`` when it has it and it answers sensibly: (digest of its rules, ``now``).
+
+    A source that saw the same messages under a pre-check with the same digest may
+    replay what it let through then, while no message it read is dated between the two
+    ``now`` values (the IMAP cache's replay, sources/replay.py). None: read as usual.
+    """
+    method = getattr(relevant, "replay_key", None)
+    if not callable(method):
+        return None
+    found = method()
+    if (
+        isinstance(found, tuple)
+        and len(found) == 2
+        and isinstance(found[0], str)
+        and isinstance(found[1], datetime)
+        and found[1].utcoffset() is not None
+    ):
+        return found[0], found[1]
+    return None
+
+
+__all__ = ["Relevant", "Source", "StaticSource", "Targeted", "narrowing_targets", "replay_key"]
 
 
 @runtime_checkable

@@ -182,7 +182,7 @@ class HeaderCache:
         finally:
             os.close(folder)
         try:
-            meta, end = _read_trailer(handle)
+            meta, end, digest = _read_trailer(handle)
             if meta.get("key") != key.as_list():
                 raise CacheError("it belongs to another mailbox")
             if meta.get("uidvalidity") != uidvalidity:
@@ -196,7 +196,7 @@ class HeaderCache:
             handle.close()
             log.warning("discarding the cache %s (%s); fetching everything again", path, _reason(exc))
             return None
-        return CacheFile(path, handle, end - _DIGEST, uids, search, offsets, index)
+        return CacheFile(path, handle, end - _DIGEST, uids, search, offsets, index, digest.hex())
 
     def writer(
         self, key: CacheKey, uidvalidity: int, search: SearchRecord | None = None
@@ -230,6 +230,7 @@ class CacheFile:
         search: SearchRecord | None = None,
         offsets: tuple[int, ...] = (),
         index: dict[str, list[int]] | None = None,
+        digest: str = "",
     ) -> None:
         self.path = path
         self.end = end
@@ -237,11 +238,15 @@ class CacheFile:
         self.search = search
         self.offsets = offsets
         self.index = index or {}
+        self.digest = digest
+        """The hex SHA-256 the file holds (and was checked against): names this snapshot."""
+        self.numbers: dict[int, int] = {}
+        """The record number of each UID read so far."""
         self._handle = handle
 
     def messages(self) -> Iterator[CachedMessage]:
         """Every record, in file order."""
-        yield from self._read(self.offsets)
+        yield from self._read(range(len(self.offsets)))
 
     def messages_for(self, keys: Iterable[str]) -> Iterator[CachedMessage]:
         """The records the index files under any of ``keys`` or under ``""``, in file order."""
@@ -249,12 +254,26 @@ class CacheFile:
         chosen: set[int] = set(_numbers(self.index, "", count))
         for key in keys:
             chosen.update(_numbers(self.index, key, count))
-        yield from self._read([self.offsets[number] for number in sorted(chosen)])
+        yield from self._read(sorted(chosen))
 
-    def _read(self, offsets: Iterable[int]) -> Iterator[CachedMessage]:
+    def messages_at(self, numbers: Iterable[int]) -> Iterator[CachedMessage]:
+        """The records with these numbers and those the index files under ``""``, in file order.
+
+        CacheError when a number names no record.
+        """
+        count = len(self.offsets)
+        chosen = set(numbers)
+        if chosen and (min(chosen) < 0 or max(chosen) >= count):
+            raise CacheError("a record number names no record")
+        chosen.update(_numbers(self.index, "", count))
+        yield from self._read(sorted(chosen))
+
+    def _read(self, numbers: Iterable[int]) -> Iterator[CachedMessage]:
         try:
-            for offset in offsets:
-                yield _record_at(self._handle, offset, self.end)
+            for number in numbers:
+                record = _record_at(self._handle, self.offsets[number], self.end)
+                self.numbers[record.uid] = number
+                yield record
         except (OSError, zlib.error, ValueError, OverflowError, struct.error) as exc:
             raise CacheError(_reason(exc)) from exc
 
@@ -291,6 +310,8 @@ class CacheWriter:
         self._offsets: list[int] = []
         self._index: dict[str, list[int]] = {}
         self._position = len(MAGIC)
+        self.digest = ""
+        """After a commit that put the file in place: its hex SHA-256 (as CacheFile.digest)."""
         try:
             descriptor, self.temporary = create_temporary(folder, path.name)
             self._handle = os.fdopen(descriptor, "wb")
@@ -320,6 +341,10 @@ class CacheWriter:
             self._fail(exc)
         self._position += _LENGTH.size + len(compressed)
 
+    def numbers(self) -> dict[int, int]:
+        """The record number of each UID written."""
+        return {uid: number for number, uid in enumerate(self._uids)}
+
     def commit(self) -> None:
         """Finish the file and put it in place; a failure is a warning, the scan result stands."""
         if self._handle is None:
@@ -345,6 +370,7 @@ class CacheWriter:
         except OSError as exc:
             self._fail(exc)
             return
+        self.digest = self._digest.hexdigest()
         self._handle = None
         os.close(self._folder)
         self._folder = -1
@@ -380,7 +406,7 @@ def _reason(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
-def _read_trailer(handle: BinaryIO) -> tuple[dict[str, object], int]:
+def _read_trailer(handle: BinaryIO) -> tuple[dict[str, object], int, bytes]:
     """The trailer's metadata, and where it starts; the digest checked over the whole file."""
     if handle.read(len(MAGIC)) != MAGIC:
         raise CacheError("not a thankyou-scan cache file")
@@ -415,7 +441,7 @@ def _read_trailer(handle: BinaryIO) -> tuple[dict[str, object], int]:
     digest.update(handle.read())
     if digest.digest() != expected:
         raise CacheError("it is damaged (the checksum differs)")
-    return meta, end
+    return meta, end, expected
 
 
 def _uids(meta: dict[str, object], compressed: int) -> frozenset[int]:

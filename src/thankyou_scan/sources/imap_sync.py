@@ -25,7 +25,7 @@ from imapclient import IMAPClient
 
 from ..errors import ConnectError, FolderNotFoundError, ServerError, ThankyouScanError
 from ..message import HeaderFacts, SentMessage, decode_message, encode_message
-from .base import narrowing_targets
+from .base import narrowing_targets, replay_key
 from .cache import (
     MAX_HEADER,
     CachedMessage,
@@ -40,6 +40,7 @@ from .cache import (
 from .imap_connection import ImapConnection
 from .imap_narrow import gmail_criteria, imap_criteria, narrowing_key, search_day
 from .reading import Reader
+from .replay import Replay, load_replay, save_replay
 
 __all__ = ["FolderState", "FolderSync"]
 
@@ -96,6 +97,11 @@ class FolderSync(ImapConnection):
     messages_scanned: int
     messages_fetched: int
     _reader: Reader
+    _passed: set[int] | None = None
+    """The UIDs the Reader let through in this folder (parsed or skipped); None: not tracked."""
+    _now: datetime | None = None
+    _future: datetime | None = None
+    """The earliest date after the pre-check's ``now`` among the records read."""
 
     def _examine(self, name: str) -> FolderState:
         """EXAMINE the folder (read-only) and say where it stands."""
@@ -271,12 +277,36 @@ class FolderSync(ImapConnection):
         )
         replayed: set[int] = set()
         keys = _index_keys(self._reader.relevant)
+        rules = replay_key(self._reader.relevant) if self.cache is not None else None
+        self._passed, self._now, self._future = (
+            (set(), rules[1], None) if rules is not None else (None, None, None)
+        )
+        replay: Replay | None = None
         try:
             if cached is not None and keys is not None and writer is not None and not writer.dirty:
                 # Nothing new, nothing gone: only the records of the calendar's people can
-                # matter (the pre-check turns every other one away), so only they are read.
+                # matter (the pre-check turns every other one away), so only they are read —
+                # or, when the last scan of this file was under the same rules, only those
+                # it let through (sources/replay.py).
+                if rules is not None and self.cache is not None:
+                    replay = load_replay(self.cache.directory, cached.path.name)
+                    if replay is not None and not (
+                        replay.stands_for(cached.digest, *rules)
+                        and max(replay.numbers, default=-1) < len(cached.offsets)
+                    ):
+                        replay = None
+                records = (
+                    cached.messages_at(replay.numbers) if replay is not None else cached.messages_for(keys)
+                )
+                if replay is not None:
+                    log.info(
+                        "%s: nothing new in %r: reading the %d messages the last scan let through",
+                        self.host,
+                        name,
+                        len(replay.numbers),
+                    )
                 try:
-                    yield from self._replay_indexed(cached, set(uids), since, keys, writer, replayed)
+                    yield from self._replay_indexed(cached, set(uids), since, records, writer, replayed)
                 except CacheError as exc:
                     log.warning(
                         "the cache %s could not be read to the end (%s); fetching the rest again",
@@ -284,6 +314,7 @@ class FolderSync(ImapConnection):
                         exc,
                     )
                     writer.changed()
+                    self._passed = None
             elif cached is not None:
                 try:
                     yield from self._replay(cached, set(uids), since, writer, replayed)
@@ -310,6 +341,28 @@ class FolderSync(ImapConnection):
             raise
         if writer is not None:
             writer.commit()
+            if rules is not None and replay is None:
+                self._save_replay(key, rules[0], cached, writer)
+
+    def _save_replay(self, key: CacheKey, rules: str, cached: CacheFile | None, writer: _LazyWriter) -> None:
+        """Note, beside the cache file now in place, which of its records this scan let through."""
+        passed, now = self._passed, self._now
+        if self.cache is None or passed is None or now is None:
+            return
+        if writer.dirty:
+            if writer.written is None or not writer.written.digest:
+                return
+            digest, numbers = writer.written.digest, writer.written.numbers()
+        elif cached is not None:
+            digest, numbers = cached.digest, cached.numbers
+        else:
+            return
+        if not digest or not passed <= numbers.keys():
+            return
+        chosen = tuple(sorted(numbers[uid] for uid in passed))
+        save_replay(
+            self.cache.directory, self.cache.path(key).name, Replay(digest, rules, now, self._future, chosen)
+        )
 
     def _replay(
         self,
@@ -345,17 +398,17 @@ class FolderSync(ImapConnection):
         cached: CacheFile,
         wanted: set[int],
         since: datetime | None,
-        keys: frozenset[str],
+        records: Iterator[CachedMessage],
         writer: _LazyWriter,
         replayed: set[int],
     ) -> Iterator[SentMessage]:
-        """The cached messages filed under ``keys``; every other wanted UID counts as replayed unread.
+        """The cached ``records`` (those of the calendar's people); every other wanted UID counts as replayed unread.
 
         When one of them learns something, the file is written again from every record.
         """
         learnt: dict[int, CachedMessage] = {}
         read: set[int] = set()
-        for record in cached.messages_for(keys):
+        for record in records:
             if record.uid not in wanted or record.uid in read:
                 continue
             read.add(record.uid)
@@ -447,6 +500,17 @@ class FolderSync(ImapConnection):
             skipped=record.skipped,
             unreadable=None if record.header else NO_HEADER,
         )
+        if self._passed is not None:
+            if reading.message is not None or reading.skipped is not None:
+                self._passed.add(record.uid)
+            date = facts.date
+            if (
+                self._now is not None
+                and date is not None
+                and date > self._now
+                and (self._future is None or date < self._future)
+            ):
+                self._future = date
         if reading.message is not None and not parsed:
             learnt["parsed"] = encode_message(reading.message)
         if reading.skipped is not None and record.skipped is None:
@@ -501,6 +565,11 @@ class _LazyWriter:
             self._writer.add(record)
         elif not self._dirty:
             self._pending.append(record)
+
+    @property
+    def written(self) -> CacheWriter | None:
+        """The writer of the new file (after commit: its digest, "" when it could not be put in place)."""
+        return self._writer
 
     def commit(self) -> None:
         if self._writer is not None:
