@@ -67,6 +67,7 @@ class Replay:
         return json.dumps(
             {
                 "version": VERSION,
+                "package": _package_version(),
                 "cache": self.cache,
                 "rules": self.rules,
                 "now": self.now.isoformat(),
@@ -81,6 +82,8 @@ class Replay:
         meta = json.loads(data)
         if not isinstance(meta, dict) or meta.get("version") != VERSION:
             raise ValueError("another version")
+        if meta.get("package") != _package_version():
+            raise ValueError("written by another version of thankyou-scan")
         cache, rules, now, future, numbers = (
             meta.get(k) for k in ("cache", "rules", "now", "future", "numbers")
         )
@@ -155,3 +158,15 @@ def save_replay(directory: Path, cache_name: str, replay: Replay) -> None:
             with contextlib.suppress(OSError):
                 os.unlink(temporary, dir_fd=folder)
         os.close(folder)
+
+
+def _package_version() -> str:
+    """thankyou-scan's version: a replay written by another one is not trusted.
+
+    The pre-check's digest describes the calendar, not the code that reads it: after an
+    upgrade that changes what the pre-check lets through, an old replay could leave out a
+    record the new rules need. One slower rescan per upgrade is the price.
+    """
+    from .. import __version__  # the package is loaded by the time a replay is read or written
+
+    return __version__
