@@ -20,7 +20,7 @@ from .calendar_events import EventReader
 from .errors import CalendarError, CalendarProblem
 from .paths import read_regular_file
 from .times import parse_duration
-from .yamlnodes import compose, describe, file_error, kind_of
+from .yamlnodes import compose, file_error, kind_of
 
 __all__ = [
     "DEFAULT_POLICIES",
@@ -153,15 +153,9 @@ class _Builder(EventReader[Calendar]):
 
     def build(self, root: yaml.Node) -> Calendar:
         empty = Calendar(events=(), path=self.path)
-        if not self.check_graph(root):
-            return empty
-        top = self.read_mapping(root, _TOP_KEYS, None, "the calendar")
+        top = self.read_top(root, _TOP_KEYS, "the calendar")
         if top is None:
             return empty
-        if "version" in top:
-            node = top["version"][1]
-            if not (isinstance(node, yaml.ScalarNode) and node.value == "1"):
-                self.refuse(node, None, f"version {describe(node)} is not supported — write 'version: 1'")
         zone = self.read_zone(top["timezone"][1], None) if "timezone" in top else None
         policies = dict(DEFAULT_POLICIES)
         if "policies" in top:

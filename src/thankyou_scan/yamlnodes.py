@@ -202,6 +202,19 @@ class NodeReader(ABC, Generic[T]):
                     self.check_tag(child)
         return not self.problems
 
+    def read_top(
+        self, root: yaml.Node, allowed: tuple[str, ...], what: str
+    ) -> dict[str, tuple[yaml.Node, yaml.Node]] | None:
+        """The file's top-level mapping (graph checked, keys allowed, ``version: 1`` if given); None when refused."""
+        if not self.check_graph(root):
+            return None
+        top = self.read_mapping(root, allowed, None, what)
+        if top is not None and "version" in top:
+            node = top["version"][1]
+            if not (isinstance(node, yaml.ScalarNode) and node.value == "1"):
+                self.refuse(node, None, f"version {describe(node)} is not supported — write 'version: 1'")
+        return top
+
     def check_tag(self, node: yaml.Node) -> None:
         """Refuse a non-standard YAML tag (``!!python/...``): calendars are plain data."""
         if node.tag not in _STANDARD_TAGS:

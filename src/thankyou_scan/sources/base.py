@@ -37,10 +37,7 @@ class Targeted(Protocol):
 
 def narrowing_targets(relevant: object) -> tuple[frozenset[str], frozenset[str]] | None:
     """``relevant.targets()`` when it has it and it answers sensibly; None means: read everything."""
-    method = getattr(relevant, "targets", None)
-    if not callable(method):
-        return None
-    found = method()
+    found = _ask(relevant, "targets")
     if (
         isinstance(found, tuple)
         and len(found) == 2
@@ -57,10 +54,7 @@ def replay_key(relevant: object) -> tuple[str, datetime] | None:
     replay what it let through then, while no message it read is dated between the two
     ``now`` values (the IMAP cache's replay, sources/replay.py). None: read as usual.
     """
-    method = getattr(relevant, "replay_key", None)
-    if not callable(method):
-        return None
-    found = method()
+    found = _ask(relevant, "replay_key")
     if (
         isinstance(found, tuple)
         and len(found) == 2
@@ -142,3 +136,9 @@ class StaticSource:
         """Yield every message held (the window and ``relevant`` are hints; these are parsed already)."""
         self.messages_scanned = len(self._messages)
         return iter(self._messages)
+
+
+def _ask(relevant: object, name: str) -> object:
+    """What ``relevant.name()`` answers, or None when the pre-check has no such (optional) method."""
+    method = getattr(relevant, name, None)
+    return method() if callable(method) else None
