@@ -19,7 +19,7 @@ def test_all_is_the_public_surface() -> None:
     assert thankyou_scan.__all__ == sorted(thankyou_scan.__all__)
     public = {name for name in dir(thankyou_scan) if not name.startswith("_")} - {
         "calendar", "calendar_data", "calendar_events", "cli", "cli_values", "credentials", "errors", "matching", "message", "network", "oauth2", "paths", "pipeline",
-        "report", "sources", "times", "token_endpoint", "yamlnodes", "cli_secrets", "cli_accounts", "cli_init", "config_reader",
+        "report", "sources", "times", "token_endpoint", "yamlnodes", "cli_secrets", "cli_accounts", "cli_init", "config_reader", "cli_stderr",
         "config",
         "cli_completion", "cli_parser", "cli_terminal", "cli_auth", "cli_import", "invitations", "drafts", "cli_drafts", "draft_templates",
     }  # fmt: skip

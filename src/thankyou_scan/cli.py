@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import errno
 import logging
 import os
 import sys
 import tempfile
-from collections.abc import Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from collections.abc import Sequence
+from contextlib import ExitStack
 from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
@@ -36,6 +35,7 @@ from .cli_drafts import add_drafts_parser, run_drafts
 from .cli_import import add_import_parser, run_import
 from .cli_init import add_init_parser, run_init
 from .cli_parser import CommandParser, add_color_option, add_view_options, parse_arguments
+from .cli_stderr import OUTPUT_ERRORS, PROG, internal_error, library_logs, setup_logging, silence_stdout
 from .cli_terminal import fit_line, output_width, progress, stderr_width, use_color
 from .cli_values import check_values, parse_now
 from .config import find_config
@@ -58,9 +58,7 @@ from .sources.mailbox import MaildirSource, MboxSource
 
 __all__ = ["main"]
 
-PROG = "thankyou-scan"
 DEMO_NOW = datetime(2026, 11, 10, 17, 0, tzinfo=timezone.utc)
-EXIT_INTERNAL = 70
 
 log = logging.getLogger("thankyou_scan")
 
@@ -115,15 +113,8 @@ def _imap_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def build_parser() -> CommandParser:
-    """The argument parser for every subcommand."""
-    parser = CommandParser(
-        prog=PROG, description="Which follow-up notes do you owe? Reads sent mail and a YAML calendar."
-    )
-    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
-    _config_option(parser, default=None)
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-
+def _add_scan_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """``scan``: the calendar, where the mail is (an account, a server, a file), IMAP and cache options."""
     scan_parser = commands.add_parser(
         "scan",
         help="scan sent mail against a calendar (the default command, with a config file)",
@@ -160,6 +151,18 @@ def build_parser() -> CommandParser:
     )
     _output_options(scan_parser, now_default="the current time")
     _common(scan_parser)
+
+
+def build_parser() -> CommandParser:
+    """The argument parser for every subcommand."""
+    parser = CommandParser(
+        prog=PROG, description="Which follow-up notes do you owe? Reads sent mail and a YAML calendar."
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    _config_option(parser, default=None)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    _add_scan_parser(commands)
 
     demo = commands.add_parser("demo", help="scan the bundled example calendar and mail (no network)")
     _output_options(demo, now_default=DEMO_NOW.isoformat())
@@ -200,54 +203,6 @@ def build_parser() -> CommandParser:
     _common(add_auth_parser(commands))
     add_import_parser(commands)
     return parser
-
-
-class _Formatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        source = "" if record.name.startswith("thankyou_scan") else f"{record.name}: "
-        return fit_line(
-            f"{PROG}: {source}{record.levelname.lower()}: {visible(record.getMessage())}", stderr_width()
-        )
-
-
-def _setup_logging(args: argparse.Namespace) -> None:
-    level = logging.ERROR if args.quiet else logging.INFO if args.verbose else logging.WARNING
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(_Formatter())
-    log.handlers[:] = [handler]
-    log.setLevel(level)
-    log.propagate = False
-
-
-# The libraries that log on their own; unconfigured, Python would print their records raw
-# (mail-parser quotes header text, escape sequences included) on stderr.
-_LIBRARY_LOGGERS = ("imapclient", "mailparser")
-
-
-@contextmanager
-def _library_logs(verbose: bool) -> Iterator[None]:
-    """Route the libraries' records through our formatter while a command runs, then restore.
-
-    Their records say nothing a user can act on (what matters becomes our own warning or
-    error), so they are shown with -v only. Restored afterwards: a program or test that
-    calls main() keeps its own logging.
-    """
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(_Formatter())
-    saved = []
-    for name in _LIBRARY_LOGGERS:
-        library = logging.getLogger(name)
-        saved.append((library, library.handlers[:], library.level, library.propagate))
-        library.handlers[:] = [handler]
-        library.setLevel(logging.INFO if verbose else logging.CRITICAL + 1)
-        library.propagate = False
-    try:
-        yield
-    finally:
-        for library, handlers, level, propagate in saved:
-            library.handlers[:] = handlers
-            library.setLevel(level)
-            library.propagate = propagate
 
 
 def _emit(text: str, output: str | None) -> None:
@@ -462,13 +417,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exc.code or 0)
     if args.command is None:  # options but no command, and no config file
         return _no_arguments(parser)
-    _setup_logging(args)
+    setup_logging(args)
     if sys.stdout is None and getattr(args, "output", None) is None:
         print(f"{PROG}: error: standard output is closed — give --output FILE", file=sys.stderr)
         return 2
     try:
         check_values(args)
-        with _library_logs(args.verbose):
+        with library_logs(args.verbose):
             code = _COMMANDS[args.command](args)
         if sys.stdout is not None:
             sys.stdout.flush()  # a full disk shows here, not as Python's complaint at exit
@@ -487,17 +442,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         # The reader went away (e.g. `| head`); don't let Python complain at exit.
-        _silence_stdout()
+        silence_stdout()
         return 1
     except OSError as exc:
-        if exc.errno not in _OUTPUT_ERRORS:
-            return _internal_error(exc)
+        if exc.errno not in OUTPUT_ERRORS:
+            return internal_error(exc)
         # Writing standard output failed (a full disk, /dev/full): say so; the report is not complete.
-        _silence_stdout()
+        silence_stdout()
         print(f"{PROG}: error: cannot write to standard output: {exc.strerror or exc}", file=sys.stderr)
         return 2
     except Exception as exc:
-        return _internal_error(exc)
+        return internal_error(exc)
 
 
 def _no_command(argv: list[str]) -> bool:
@@ -541,30 +496,3 @@ def _no_arguments(parser: argparse.ArgumentParser) -> int:
     parser.print_help()
     print(f"\nTo run `{PROG}` alone every morning, create a config file first: {PROG} init")
     return 2
-
-
-_OUTPUT_ERRORS = frozenset({errno.ENOSPC, errno.EIO, errno.EBADF, errno.EFBIG, errno.EDQUOT})
-"""What writing to standard output can fail with (besides a broken pipe)."""
-
-
-def _silence_stdout() -> None:
-    """Point standard output at /dev/null, so Python's flush at exit has nothing to complain about."""
-    if sys.stdout is None:
-        return
-    with contextlib.suppress(OSError, ValueError):
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
-    with contextlib.suppress(OSError, ValueError):
-        sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - lives until exit
-
-
-def _internal_error(exc: BaseException) -> int:
-    if os.environ.get("THANKYOU_SCAN_DEBUG"):
-        raise exc
-    print(
-        f"{PROG}: internal error: {type(exc).__name__}: {visible(str(exc))} — this is a bug; please report it "
-        "(set THANKYOU_SCAN_DEBUG=1 to see the traceback)",
-        file=sys.stderr,
-    )
-    return EXIT_INTERNAL
