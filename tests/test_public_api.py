@@ -22,6 +22,7 @@ def test_all_is_the_public_surface() -> None:
         "report", "sources", "times", "token_endpoint", "yamlnodes", "cli_secrets", "cli_accounts", "cli_init", "config_reader", "cli_stderr",
         "config",
         "cli_completion", "cli_parser", "cli_terminal", "cli_auth", "cli_import", "invitations", "drafts", "cli_drafts", "draft_templates",
+        "simple_headers",
     }  # fmt: skip
     assert public | {"__version__"} == EXPECTED
 
