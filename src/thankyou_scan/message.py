@@ -254,8 +254,11 @@ class HeaderFacts:
         block = _header_block(raw)
         simple = read_simple(block) if len(block) <= MAX_HEADER_BLOCK else None
         if simple is not None:
-            found = (_address(address) for address in simple.recipients)
-            plain = frozenset(normalize_address(address) for address in found if _is_address(address))
+            # Plain addresses hold no spaces, quotes or empty parts: only the domain is rewritten.
+            plain = frozenset(
+                normalize_address(f"{local}@{_domain(domain)}")
+                for local, _, domain in (address.rpartition("@") for address in simple.recipients)
+            )
             return cls(simple.date or fallback_date, plain, frozenset(a.rpartition("@")[2] for a in plain))
         return cls.read_in_full(raw, fallback_date=fallback_date)
 
