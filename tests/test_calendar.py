@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import textwrap
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from thankyou_scan import Calendar, CalendarError, load_calendar, parse_calendar
 from thankyou_scan.calendar import parse_duration
@@ -570,3 +574,62 @@ def test_a_fifo_given_as_the_calendar_is_an_error_not_a_hang(tmp_path: Path) -> 
     os.mkfifo(tmp_path / "calendar.yaml")  # nobody will ever write to it
     with pytest.raises(CalendarError, match="is not a regular file"):
         load_calendar(tmp_path / "calendar.yaml")
+
+
+# -- plain addresses are decided without email-validator, exactly as it would ---------------
+
+_ADDRESS_LOCALS = st.sampled_from(
+    ["ada", "Ada.Lovelace", "o'neil+jobs", "a_b", "x", "a..b", ".a", "a.", "a%b", "ä", '"q"', "a" * 65, "a b"]
+)
+_ADDRESS_DOMAINS = st.sampled_from(
+    ["acme.example", "ACME.Example", "a-b.co.uk", "b.c", "b.test", "x.localhost", "b.123", "localhost",
+     "xn--exmple-cua.com", "b-.com", "-b.com", "a--b.com", "x_y.com", "1.2.3.com", "exämple.com",
+     ("a" * 64) + ".com", ("a" * 60 + ".") * 4 + "com", "b.onion", "b.arpa", "[1.2.3.4]", "b.c.", "b..c"]
+)  # fmt: skip
+
+
+@settings(max_examples=600, deadline=None)
+@given(_ADDRESS_LOCALS, _ADDRESS_DOMAINS)
+def test_a_plain_address_is_what_email_validator_makes_of_it(local: str, domain: str) -> None:
+    from email_validator import EmailNotValidError, validate_email
+
+    from thankyou_scan.calendar_events import plain_address
+
+    text = f"{local}@{domain}"
+    fast = plain_address(text)
+    try:
+        expected: str | None = validate_email(text, check_deliverability=False).normalized
+    except EmailNotValidError:
+        expected = None
+    if fast is not None:
+        assert fast == expected
+    elif local in ("ada", "Ada.Lovelace", "o'neil+jobs") and domain in (
+        "acme.example",
+        "ACME.Example",
+        "a-b.co.uk",
+    ):
+        pytest.fail(f"{text} is plain and should not need email-validator")
+
+
+def test_the_special_use_names_email_validator_refuses_are_refused_without_it() -> None:
+    import email_validator
+
+    from thankyou_scan import calendar_events
+
+    assert set(email_validator.SPECIAL_USE_DOMAIN_NAMES) <= calendar_events._RESERVED
+
+
+def test_a_calendar_of_plain_addresses_loads_without_importing_email_validator(tmp_path: Path) -> None:
+    path = tmp_path / "calendar.yaml"
+    path.write_text(
+        "timezone: UTC\nevents:\n  - {title: Onsite, kind: interview, start: 2026-11-02 10:00,\n"
+        "     people: [Ada <Ada@Acme.example>, bo@x.io], domain: ACME.example}\n"
+    )
+    code = (
+        "import sys, thankyou_scan\n"
+        f"c = thankyou_scan.load_calendar({str(path)!r})\n"
+        "print(sorted(p.email for e in c.events for p in e.people), c.events[0].domain)\n"
+        "print('email_validator' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.split("\n")[:2] == ["['Ada@acme.example', 'bo@x.io'] acme.example", "False"]
