@@ -268,6 +268,33 @@ class CacheFile:
         chosen.update(_numbers(self.index, "", count))
         yield from self._read(sorted(chosen))
 
+    def raw_records(self) -> Iterator[tuple[int, datetime | None, bytes, list[str]]]:
+        """Every record as it is stored, in file order: (UID, INTERNALDATE, its bytes, its index keys).
+
+        For copying records unchanged into a new file (:meth:`CacheWriter.add_raw`): only
+        the fixed part of each is decompressed, and the keys come from this file's index.
+        """
+        count = len(self.offsets)
+        keys: list[list[str]] = [[] for _ in range(count)]
+        for key in self.index:
+            for number in _numbers(self.index, key, count):
+                keys[number].append(key)
+        try:
+            for number, offset in enumerate(self.offsets):
+                self._handle.seek(offset)
+                prefix = self._handle.read(_LENGTH.size)
+                (length,) = _LENGTH.unpack(prefix)
+                if offset + _LENGTH.size + length > self.end:
+                    raise CacheError("a record runs past the end of the records")
+                stored = self._handle.read(length)
+                head = zlib.decompressobj().decompress(stored, _RECORD.size)
+                uid, seconds = _RECORD.unpack_from(head)[:2]
+                self.numbers[uid] = number
+                moment = None if seconds == NO_DATE else datetime.fromtimestamp(seconds, UTC)
+                yield uid, moment, prefix + stored, keys[number]
+        except (OSError, zlib.error, ValueError, OverflowError, struct.error) as exc:
+            raise CacheError(_reason(exc)) from exc
+
     def _read(self, numbers: Iterable[int]) -> Iterator[CachedMessage]:
         try:
             for number in numbers:
@@ -340,6 +367,21 @@ class CacheWriter:
         except OSError as exc:
             self._fail(exc)
         self._position += _LENGTH.size + len(compressed)
+
+    def add_raw(self, uid: int, stored: bytes, keys: Iterable[str]) -> None:
+        """Add a record as :meth:`CacheFile.raw_records` gave it (from a file this process checked)."""
+        if self._handle is None:
+            return
+        number = len(self._uids)
+        self._uids.append(uid)
+        self._offsets.append(self._position)
+        for key in keys:
+            self._index.setdefault(key, []).append(number)
+        try:
+            self._write(stored)
+        except OSError as exc:
+            self._fail(exc)
+        self._position += len(stored)
 
     def numbers(self) -> dict[int, int]:
         """The record number of each UID written."""

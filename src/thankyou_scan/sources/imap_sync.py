@@ -283,12 +283,12 @@ class FolderSync(ImapConnection):
         )
         replay: Replay | None = None
         try:
-            if cached is not None and keys is not None and writer is not None and not writer.dirty:
-                # Nothing new, nothing gone: only the records of the calendar's people can
-                # matter (the pre-check turns every other one away), so only they are read —
-                # or, when the last scan of this file was under the same rules, only those
-                # it let through (sources/replay.py).
-                if rules is not None and self.cache is not None:
+            if cached is not None and keys is not None and writer is not None:
+                # Only the records of the calendar's people can matter (the pre-check turns
+                # every other one away), so only they are read — or, when nothing is new or
+                # gone and the last scan of this file was under the same rules, only those
+                # it let through (sources/replay.py). The others are copied as they are.
+                if rules is not None and self.cache is not None and not writer.dirty:
                     replay = load_replay(self.cache.directory, cached.path.name)
                     if replay is not None and not (
                         replay.stands_for(cached.digest, *rules)
@@ -404,7 +404,9 @@ class FolderSync(ImapConnection):
     ) -> Iterator[SentMessage]:
         """The cached ``records`` (those of the calendar's people); every other wanted UID counts as replayed unread.
 
-        When one of them learns something, the file is written again from every record.
+        When one of them learns something, or the file is written again anyway (new or
+        expunged messages), every record still wanted is copied into it: those that learnt
+        nothing as they are stored, without reading them again.
         """
         learnt: dict[int, CachedMessage] = {}
         read: set[int] = set()
@@ -420,14 +422,16 @@ class FolderSync(ImapConnection):
                 learnt[record.uid] = updated
             if message is not None:
                 yield message
-        if learnt:
+        if learnt or writer.dirty:
             writer.changed()
             horizon = since - timedelta(days=2) if since is not None else None
-            for record in cached.messages():
-                if record.uid in wanted:
-                    writer.add(learnt.get(record.uid, record))
-                elif not (horizon is None or record.internaldate is None or record.internaldate >= horizon):
-                    writer.add(record)
+            for uid, internaldate, stored, keys in cached.raw_records():
+                if uid in learnt:
+                    writer.add(learnt[uid])
+                elif uid in wanted or not (
+                    horizon is None or internaldate is None or internaldate >= horizon
+                ):
+                    writer.add_raw(uid, stored, keys)
         replayed.update(wanted & cached.uids)
 
     def _record(self, uid: int, header: bytes | None, internal: datetime | None) -> CachedMessage:
@@ -565,6 +569,11 @@ class _LazyWriter:
             self._writer.add(record)
         elif not self._dirty:
             self._pending.append(record)
+
+    def add_raw(self, uid: int, stored: bytes, keys: list[str]) -> None:
+        """A record copied as stored; only once the file is being written (:meth:`changed`)."""
+        if self._writer is not None:
+            self._writer.add_raw(uid, stored, keys)
 
     @property
     def written(self) -> CacheWriter | None:
