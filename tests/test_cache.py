@@ -238,6 +238,48 @@ def test_rescans_give_exactly_the_cold_scans_report(server: Server, account: Acc
 
 
 @pytest.mark.imap
+@pytest.mark.parametrize("where", ["reading", "copying"])
+def test_a_cache_failing_midway_through_a_rescan_costs_fetches_not_duplicates(
+    server: Server,
+    account: Account,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    where: str,
+) -> None:
+    from thankyou_scan.sources.cache import CacheError, CacheFile
+
+    seed(server, account, {"Sent": demo_mail()})
+    cache = HeaderCache(tmp_path / "cache")
+    run(server, account, cache)
+    with server.client(account) as client:  # something new: the rescan writes the file again
+        mail = late_note(1)
+        client.append("Sent", mail.raw.replace(b"\n", b"\r\n"), flags=mail.flags, msg_time=mail.internaldate)
+    method = "messages_for" if where == "reading" else "raw_records"
+    original = getattr(CacheFile, method)
+
+    def failing(self: CacheFile, *args: Any) -> Any:
+        for count, item in enumerate(original(self, *args)):
+            if count == 2:
+                raise CacheError("Input/output error")
+            yield item
+
+    monkeypatch.setattr(CacheFile, method, failing)
+    with caplog.at_level(logging.WARNING, logger="thankyou_scan"):
+        report, source = run(server, account, cache)
+    assert "could not be read to the end" in caplog.text
+    monkeypatch.undo()
+    fresh, _ = run(server, account, None)
+    assert report == fresh
+    # Only what was neither read nor copied was fetched again: never a message twice.
+    assert source.messages_fetched < 9
+    caplog.clear()
+    again, source = run(server, account, cache)
+    assert "discarding" not in caplog.text  # the file written is whole: no UID twice
+    assert again == fresh
+
+
+@pytest.mark.imap
 def test_a_cache_from_another_uidvalidity_is_never_used(
     server: Server, account: Account, tmp_path: Path
 ) -> None:
@@ -287,7 +329,9 @@ def test_fetches_and_commands_are_bounded(server: Server, account: Account, tmp_
     with FaultProxy(server.imap_port, [None]) as proxy:  # one proxy: the cache is keyed by port too
         cold, source = run(server, account, cache, port=proxy.port, narrow=False)
         assert source.messages_scanned == 2008
-        assert proxy.commands.count(b"FETCH") == 9  # 2008 UIDs in batches of 250
+        # 2008 UIDs in batches of 250, and INTERNALDATE once: for the demo's note whose Date
+        # has no zone (the only one whose time is the server's).
+        assert proxy.commands.count(b"FETCH") == 10
         proxy.commands.clear()
         warm, source = run(server, account, cache, port=proxy.port, narrow=False)
     assert warm == cold
@@ -320,6 +364,30 @@ events:
     start: 2026-11-{day:02d} 10:00
     people: [Samir <samir@initech.example>]
 """
+
+
+@pytest.mark.imap
+def test_notes_before_the_window_stay_cached_though_their_internaldate_was_never_fetched(
+    server: Server, account: Account, tmp_path: Path
+) -> None:
+    notes = [
+        Mail(raw_message(to="samir@initech.example", date=f"Mon, {d} Nov 2026 12:00:00 +0000",
+                         message_id=f"<w{d}@x>"), datetime(2026, 11, d, 12, tzinfo=UTC))
+        for d in (2, 9)
+    ]  # fmt: skip
+    seed(server, account, {"Sent": notes})
+    cache = HeaderCache(tmp_path / "cache")
+    with FaultProxy(server.imap_port, [None]) as proxy:
+        _, source = run_with(server, account, cache, calendar_from(1), proxy.port)
+        assert (source.messages_fetched, proxy.commands.count(b"FETCH")) == (2, 1)  # no INTERNALDATE asked
+        # A later window: the note of the 2nd is outside it; the cache is written again, and
+        # its Date (no INTERNALDATE was fetched) says it is older than the window: kept.
+        _, source = run_with(server, account, cache, calendar_from(8), proxy.port)
+        assert source.messages_scanned == 1
+        proxy.commands.clear()
+        back, source = run_with(server, account, cache, calendar_from(1), proxy.port)
+    assert source.messages_fetched == 0 and b"FETCH" not in proxy.commands
+    assert back.followups[0].message is not None and back.followups[0].message.message_id == "<w2@x>"
 
 
 @pytest.mark.imap

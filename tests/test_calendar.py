@@ -579,7 +579,25 @@ def test_a_fifo_given_as_the_calendar_is_an_error_not_a_hang(tmp_path: Path) -> 
 # -- plain addresses are decided without email-validator, exactly as it would ---------------
 
 _ADDRESS_LOCALS = st.sampled_from(
-    ["ada", "Ada.Lovelace", "o'neil+jobs", "a_b", "x", "a..b", ".a", "a.", "a%b", "ä", '"q"', "a" * 65, "a b"]
+    [
+        "ada",
+        "Ada.Lovelace",
+        "o'neil+jobs",
+        "a_b",
+        "x",
+        "a..b",
+        ".a",
+        "a.",
+        "a%b",
+        "ä",
+        '"q"',
+        "a" * 65,
+        "a b",
+        "Info",
+        "POSTMASTER",
+        "Sales.Team",
+        "www",
+    ]
 )
 _ADDRESS_DOMAINS = st.sampled_from(
     ["acme.example", "ACME.Example", "a-b.co.uk", "b.c", "b.test", "x.localhost", "b.123", "localhost",
@@ -617,6 +635,10 @@ def test_the_special_use_names_email_validator_refuses_are_refused_without_it() 
     from thankyou_scan import calendar_events
 
     assert set(email_validator.SPECIAL_USE_DOMAIN_NAMES) <= calendar_events._RESERVED
+    # The role mailboxes whose case it drops (Info@x is info@x) are the ones dropped here.
+    assert (
+        set(email_validator.rfc_constants.CASE_INSENSITIVE_MAILBOX_NAMES) == calendar_events._ROLE_MAILBOXES
+    )
 
 
 def test_a_calendar_of_plain_addresses_loads_without_importing_email_validator(tmp_path: Path) -> None:

@@ -31,8 +31,13 @@ T = TypeVar("T")
 _PLAIN_ADDRESS = re.compile(
     r"([A-Za-z0-9_%+'-]+(?:\.[A-Za-z0-9_%+'-]+)*)@((?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]+)"
 )
-# email-validator's SPECIAL_USE_DOMAIN_NAMES (a test fails if a new version adds one).
+# email-validator's SPECIAL_USE_DOMAIN_NAMES, and the RFC 2142 mailbox names whose local
+# part it writes in lower case (CASE_INSENSITIVE_MAILBOX_NAMES): tests fail if either changes.
 _RESERVED = frozenset({"arpa", "invalid", "local", "localhost", "onion", "test"})
+_ROLE_MAILBOXES = frozenset(
+    {"abuse", "ftp", "hostmaster", "info", "marketing", "news", "noc", "postmaster", "sales", "security",
+     "support", "usenet", "uucp", "webmaster", "www"}
+)  # fmt: skip
 
 
 def plain_address(text: str) -> str | None:
@@ -50,7 +55,8 @@ def plain_address(text: str) -> str | None:
         return None
     if any(domain.endswith("." + name) for name in _RESERVED):
         return None
-    return f"{found[1]}@{domain}"
+    local = found[1].lower() if found[1].lower() in _ROLE_MAILBOXES else found[1]
+    return f"{local}@{domain}"
 
 
 _EVENT_KEYS = (

@@ -59,6 +59,7 @@ __all__ = [
     "HeaderCache",
     "SearchRecord",
     "index_keys",
+    "read_stored",
     "storable_date",
 ]
 
@@ -547,9 +548,25 @@ def _record_at(handle: BinaryIO, offset: int, end: int) -> CachedMessage:
     (length,) = _LENGTH.unpack(handle.read(_LENGTH.size))
     if offset + _LENGTH.size + length > end:
         raise CacheError("a record runs past the end of the records")
+    return _decode(handle.read(length))
+
+
+def read_stored(stored: bytes) -> CachedMessage:
+    """The record :meth:`CacheFile.raw_records` gave as stored (its length first)."""
+    try:
+        (length,) = _LENGTH.unpack_from(stored)
+        if len(stored) != _LENGTH.size + length:
+            raise CacheError("a record's length is wrong")
+        return _decode(stored[_LENGTH.size :])
+    except (zlib.error, ValueError, OverflowError, struct.error) as exc:
+        raise CacheError(_reason(exc)) from exc
+
+
+def _decode(compressed: bytes) -> CachedMessage:
+    """A record from its compressed bytes, checked."""
     decompressor = zlib.decompressobj()
     # zlib expands at most about 1,032 times; the limits below bound what may come out.
-    data = decompressor.decompress(handle.read(length), _RECORD.size + MAX_HEADER + 3 * MAX_DERIVED)
+    data = decompressor.decompress(compressed, _RECORD.size + MAX_HEADER + 3 * MAX_DERIVED)
     if not decompressor.eof or decompressor.unconsumed_tail or decompressor.unused_data:
         raise CacheError("a record is damaged")
     uid, seconds, header_length, facts_length, parsed_length, skipped_length = _RECORD.unpack_from(data)
