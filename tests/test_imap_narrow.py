@@ -18,7 +18,7 @@ from thankyou_scan.sources.imap_narrow import (
     narrowing_key,
     search_day,
 )
-from thankyou_scan.sources.imap_sync import _Narrowing
+from thankyou_scan.sources.imap_search import _Narrowing
 
 UTC = timezone.utc
 NOW = datetime(2026, 11, 10, 17, 0, tzinfo=UTC)

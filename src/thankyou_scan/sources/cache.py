@@ -15,14 +15,7 @@ Besides the raw header block, each record keeps what was learnt from it: the che
 HeaderFacts, and the parsed SentMessage once mail-parser has read it, or the reason
 it could not, so a rescan parses nothing it parsed before.
 
-Layout: ``MAGIC``; the records, each compressed on its own and preceded by its
-compressed length (4 big-endian bytes), each ``>IqIIII`` (UID, INTERNALDATE as Unix
-seconds or ``NO_DATE``, lengths of the header, the facts, the parsed message and the
-skip reason, that last one plus one, 0 when not skipped) then those bytes; the
-SHA-256 of everything else in the file; a JSON trailer (version, key, UIDVALIDITY,
-record count, the UIDs as runs, the last SEARCH as a SearchRecord, each record's
-offset, and the index); the trailer's length as 4 big-endian bytes. The digest
-covers the trailer too: every byte a report depends on is checked before any is used.
+The file's layout, its records and the checks on them are cache_format.py's.
 
 The index lists, for every recipient address and every ``@domain`` in the records'
 facts, the records that hold it, and under ``""`` the records always read (no
@@ -36,27 +29,52 @@ import contextlib
 import hashlib
 import json
 import logging
-import operator
 import os
 import struct
 import zlib
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
 from ..errors import CacheError
 from ..paths import create_temporary, open_private_file, open_private_folder
-from .search_record import SearchRecord, expand_runs, uid_runs
+from .cache_format import (
+    DIGEST_SIZE,
+    DISCARD,
+    LENGTH,
+    MAGIC,
+    MAX_DERIVED,
+    MAX_HEADER,
+    NO_DATE,
+    RECORD,
+    UTC,
+    VERSION,
+    CachedMessage,
+    CacheKey,
+    index_keys,
+    index_numbers,
+    pack_record,
+    read_stored,
+    read_trailer,
+    reason,
+    reason_bytes,
+    record_at,
+    storable_date,
+    trailer_index,
+    trailer_uids,
+)
+from .search_record import SearchRecord, uid_runs
 
 __all__ = [
+    "MAX_HEADER",
     "CacheError",
     "CacheFile",
     "CacheKey",
     "CacheWriter",
     "CachedMessage",
     "HeaderCache",
+    "LazyWriter",
     "SearchRecord",
     "index_keys",
     "read_stored",
@@ -64,87 +82,6 @@ __all__ = [
 ]
 
 log = logging.getLogger("thankyou_scan")
-
-UTC = timezone.utc
-MAGIC = b"thankyou-scan header cache\n"
-VERSION = 5
-NO_DATE = -(2**63)
-_RECORD = struct.Struct(">IqIIII")
-_LENGTH = struct.Struct(">I")
-_CHUNK = 1 << 16
-MAX_HEADER = 16 * 1024 * 1024
-"""A longer header block is not cached: the scan skips and counts its message."""
-MAX_DERIVED = 8 * MAX_HEADER
-"""What is learnt from a header (escaped as JSON) is at most this long."""
-MAX_TRAILER = 1 << 26
-_DIGEST = 32
-
-
-@dataclass(frozen=True, slots=True)
-class CacheKey:
-    """What a cache file belongs to."""
-
-    host: str
-    port: int
-    user: str
-    folder: str
-
-    def as_list(self) -> list[object]:
-        """The key as JSON-able data (host and user lower-cased)."""
-        return [self.host.lower(), self.port, self.user.lower(), self.folder]
-
-    def filename(self) -> str:
-        """The cache file's name: a hash of the key, so nothing about the account shows in it."""
-        digest = hashlib.sha256(json.dumps(self.as_list()).encode()).hexdigest()
-        return f"imap-{digest[:32]}.cache"
-
-
-@dataclass(frozen=True, slots=True)
-class CachedMessage:
-    """One message's header fields and INTERNALDATE as the server sent them, and what was learnt.
-
-    ``facts`` is HeaderFacts.encode(); ``parsed`` is encode_message() of the SentMessage,
-    or b"" when never parsed; ``skipped`` is why the message could not be parsed (or
-    kept), None when it was not skipped.
-    """
-
-    uid: int
-    header: bytes
-    internaldate: datetime | None
-    facts: bytes = b""
-    parsed: bytes = b""
-    skipped: str | None = None
-
-
-_DISCARD = (CacheError, OSError, zlib.error, ValueError, OverflowError, RecursionError, struct.error)
-
-
-def index_keys(message: CachedMessage) -> frozenset[str]:
-    """Where the index files a record: its addresses and ``@domains``, or ``""`` when it is always read.
-
-    Always read: a record without headers (skipped and counted whatever it shows), and
-    one the pre-check lets through whoever it is to (no date, or facts that cannot be
-    read). The facts are read as HeaderFacts.encode() wrote them, without building a
-    HeaderFacts: this runs for every record a scan writes.
-    """
-    if not message.header or not message.facts:
-        return frozenset({""})
-    try:
-        date, addresses = json.loads(message.facts)
-    except (ValueError, TypeError, RecursionError):
-        return frozenset({""})
-    if date is None or not isinstance(addresses, list) or not all(isinstance(a, str) for a in addresses):
-        return frozenset({""})
-    return frozenset(addresses) | frozenset(f"@{address.rpartition('@')[2]}" for address in addresses)
-
-
-def storable_date(moment: datetime) -> bool:
-    """Whether the cache (and HeaderFacts, and encode_message) can write ``moment`` and read it back."""
-    try:
-        datetime.fromtimestamp(int(moment.timestamp()), UTC)
-    except (ValueError, OverflowError, OSError):
-        return False
-    return True
 
 
 class HeaderCache:
@@ -171,33 +108,33 @@ class HeaderCache:
         except FileNotFoundError:
             return None
         except OSError as exc:
-            log.warning("not using the cache in %s (%s); fetching everything", self.directory, _reason(exc))
+            log.warning("not using the cache in %s (%s); fetching everything", self.directory, reason(exc))
             return None
         try:
             handle = os.fdopen(open_private_file(folder, path.name, path), "rb")
         except FileNotFoundError:
             return None
         except OSError as exc:
-            log.warning("discarding the cache %s (%s); fetching everything again", path, _reason(exc))
+            log.warning("discarding the cache %s (%s); fetching everything again", path, reason(exc))
             return None
         finally:
             os.close(folder)
         try:
-            meta, end, digest = _read_trailer(handle)
+            meta, end, digest = read_trailer(handle)
             if meta.get("key") != key.as_list():
                 raise CacheError("it belongs to another mailbox")
             if meta.get("uidvalidity") != uidvalidity:
                 log.info("the folder %r was rebuilt (UIDVALIDITY changed): reading it all again", key.folder)
                 handle.close()
                 return None
-            uids = _uids(meta, end - _DIGEST - len(MAGIC))
-            offsets, index = _index(meta, len(uids), end - _DIGEST)
+            uids = trailer_uids(meta, end - DIGEST_SIZE - len(MAGIC))
+            offsets, index = trailer_index(meta, len(uids), end - DIGEST_SIZE)
             search = SearchRecord.from_json(meta.get("search"))
-        except _DISCARD as exc:
+        except DISCARD as exc:
             handle.close()
-            log.warning("discarding the cache %s (%s); fetching everything again", path, _reason(exc))
+            log.warning("discarding the cache %s (%s); fetching everything again", path, reason(exc))
             return None
-        return CacheFile(path, handle, end - _DIGEST, uids, search, offsets, index, digest.hex())
+        return CacheFile(path, handle, end - DIGEST_SIZE, uids, search, offsets, index, digest.hex())
 
     def writer(
         self, key: CacheKey, uidvalidity: int, search: SearchRecord | None = None
@@ -209,7 +146,7 @@ class HeaderCache:
             log.warning(
                 "cannot write the cache in %s (%s); the next scan fetches everything",
                 self.directory,
-                _reason(exc),
+                reason(exc),
             )
             return None
         return CacheWriter(folder, self.path(key), key, uidvalidity, search)
@@ -252,9 +189,9 @@ class CacheFile:
     def messages_for(self, keys: Iterable[str]) -> Iterator[CachedMessage]:
         """The records the index files under any of ``keys`` or under ``""``, in file order."""
         count = len(self.offsets)
-        chosen: set[int] = set(_numbers(self.index, "", count))
+        chosen: set[int] = set(index_numbers(self.index, "", count))
         for key in keys:
-            chosen.update(_numbers(self.index, key, count))
+            chosen.update(index_numbers(self.index, key, count))
         yield from self._read(sorted(chosen))
 
     def messages_at(self, numbers: Iterable[int]) -> Iterator[CachedMessage]:
@@ -266,7 +203,7 @@ class CacheFile:
         chosen = set(numbers)
         if chosen and (min(chosen) < 0 or max(chosen) >= count):
             raise CacheError("a record number names no record")
-        chosen.update(_numbers(self.index, "", count))
+        chosen.update(index_numbers(self.index, "", count))
         yield from self._read(sorted(chosen))
 
     def raw_records(self) -> Iterator[tuple[int, datetime | None, bytes, list[str]]]:
@@ -278,32 +215,32 @@ class CacheFile:
         count = len(self.offsets)
         keys: list[list[str]] = [[] for _ in range(count)]
         for key in self.index:
-            for number in _numbers(self.index, key, count):
+            for number in index_numbers(self.index, key, count):
                 keys[number].append(key)
         try:
             for number, offset in enumerate(self.offsets):
                 self._handle.seek(offset)
-                prefix = self._handle.read(_LENGTH.size)
-                (length,) = _LENGTH.unpack(prefix)
-                if offset + _LENGTH.size + length > self.end:
+                prefix = self._handle.read(LENGTH.size)
+                (length,) = LENGTH.unpack(prefix)
+                if offset + LENGTH.size + length > self.end:
                     raise CacheError("a record runs past the end of the records")
                 stored = self._handle.read(length)
-                head = zlib.decompressobj().decompress(stored, _RECORD.size)
-                uid, seconds = _RECORD.unpack_from(head)[:2]
+                head = zlib.decompressobj().decompress(stored, RECORD.size)
+                uid, seconds = RECORD.unpack_from(head)[:2]
                 self.numbers[uid] = number
                 moment = None if seconds == NO_DATE else datetime.fromtimestamp(seconds, UTC)
                 yield uid, moment, prefix + stored, keys[number]
         except (OSError, zlib.error, ValueError, OverflowError, struct.error) as exc:
-            raise CacheError(_reason(exc)) from exc
+            raise CacheError(reason(exc)) from exc
 
     def _read(self, numbers: Iterable[int]) -> Iterator[CachedMessage]:
         try:
             for number in numbers:
-                record = _record_at(self._handle, self.offsets[number], self.end)
+                record = record_at(self._handle, self.offsets[number], self.end)
                 self.numbers[record.uid] = number
                 yield record
         except (OSError, zlib.error, ValueError, OverflowError, struct.error) as exc:
-            raise CacheError(_reason(exc)) from exc
+            raise CacheError(reason(exc)) from exc
 
     def close(self) -> None:
         """Close the snapshot file."""
@@ -349,7 +286,7 @@ class CacheWriter:
 
     def add(self, message: CachedMessage) -> None:
         """Add a record; its header must be at most MAX_HEADER bytes and its date storable_date()."""
-        derived = max(len(message.facts), len(message.parsed), len(_reason_bytes(message.skipped)))
+        derived = max(len(message.facts), len(message.parsed), len(reason_bytes(message.skipped)))
         if len(message.header) > MAX_HEADER or derived > MAX_DERIVED:
             raise ValueError(f"UID {message.uid}: a record over the cache's limits cannot be written")
         if message.internaldate is not None and not storable_date(message.internaldate):
@@ -362,12 +299,12 @@ class CacheWriter:
         for key in index_keys(message):
             self._index.setdefault(key, []).append(number)
         # Level 1: each record is compressed alone, on every cold scan's path.
-        compressed = zlib.compress(_pack(message), 1)
+        compressed = zlib.compress(pack_record(message), 1)
         try:
-            self._write(_LENGTH.pack(len(compressed)) + compressed)
+            self._write(LENGTH.pack(len(compressed)) + compressed)
         except OSError as exc:
             self._fail(exc)
-        self._position += _LENGTH.size + len(compressed)
+        self._position += LENGTH.size + len(compressed)
 
     def add_raw(self, uid: int, stored: bytes, keys: Iterable[str]) -> None:
         """Add a record as :meth:`CacheFile.raw_records` gave it (from a file this process checked)."""
@@ -405,7 +342,7 @@ class CacheWriter:
                     "index": self._index,
                 }
             ).encode()
-            tail = trailer + _LENGTH.pack(len(trailer))
+            tail = trailer + LENGTH.pack(len(trailer))
             self._digest.update(tail)
             self._handle.write(self._digest.digest() + tail)
             self._handle.close()
@@ -438,169 +375,68 @@ class CacheWriter:
 
     def _fail(self, exc: OSError) -> None:
         log.warning(
-            "cannot write the cache %s (%s); the next scan fetches everything", self.path, _reason(exc)
+            "cannot write the cache %s (%s); the next scan fetches everything", self.path, reason(exc)
         )
         self.abort()
 
 
-def _reason(exc: BaseException) -> str:
-    if isinstance(exc, OSError) and exc.strerror:
-        return exc.strerror
-    return str(exc) or type(exc).__name__
+class LazyWriter:
+    """Rewrites the cache only when the scan learnt something (new, parsed or expunged messages).
 
-
-def _read_trailer(handle: BinaryIO) -> tuple[dict[str, object], int, bytes]:
-    """The trailer's metadata, and where it starts; the digest checked over the whole file."""
-    if handle.read(len(MAGIC)) != MAGIC:
-        raise CacheError("not a thankyou-scan cache file")
-    size = handle.seek(0, os.SEEK_END)
-    if size < len(MAGIC) + _LENGTH.size:
-        raise CacheError("it is truncated")
-    handle.seek(size - _LENGTH.size)
-    (length,) = _LENGTH.unpack(handle.read(_LENGTH.size))
-    end = size - _LENGTH.size - length
-    if not len(MAGIC) <= end < size or length > MAX_TRAILER:
-        raise CacheError("it is truncated")
-    handle.seek(end)
-    meta = json.loads(handle.read(length))
-    if not isinstance(meta, dict):
-        raise CacheError("its trailer is damaged")
-    if meta.get("version") != VERSION:
-        raise CacheError(f"it was written by another version (format {meta.get('version')!r})")
-    if end - _DIGEST < len(MAGIC):
-        raise CacheError("it is truncated")
-    handle.seek(end - _DIGEST)
-    expected = handle.read(_DIGEST)
-    digest = hashlib.sha256()
-    handle.seek(0)
-    remaining = end - _DIGEST
-    while remaining > 0:
-        chunk = handle.read(min(_CHUNK, remaining))
-        if not chunk:
-            raise CacheError("it is truncated")
-        digest.update(chunk)
-        remaining -= len(chunk)
-    handle.seek(end)
-    digest.update(handle.read())
-    if digest.digest() != expected:
-        raise CacheError("it is damaged (the checksum differs)")
-    return meta, end, expected
-
-
-def _uids(meta: dict[str, object], compressed: int) -> frozenset[int]:
-    """The UIDs the trailer lists, as many as it counts, and no more than ``compressed`` bytes can hold."""
-    ranges, count = meta.get("uids"), meta.get("count")
-    if not (
-        isinstance(ranges, list)
-        and isinstance(count, int)
-        and all(
-            isinstance(run, list)
-            and len(run) == 2
-            and all(isinstance(n, int) for n in run)
-            and 0 < run[0] <= run[1] < 2**32
-            for run in ranges
-        )
-    ):
-        raise CacheError("its trailer has no UID list")
-    # zlib expands at most about 1,032 times: no more records can hide in the compressed bytes.
-    if sum(last - first + 1 for first, last in ranges) != count or count * _RECORD.size > compressed * 1100:
-        raise CacheError("it is damaged (the record count differs)")
-    uids = expand_runs(ranges)
-    if len(uids) != count:
-        raise CacheError("it is damaged (the record count differs)")
-    return uids
-
-
-def _index(meta: dict[str, object], count: int, end: int) -> tuple[tuple[int, ...], dict[str, list[int]]]:
-    """Each record's offset, increasing and inside the records, and the index (its lists checked when read).
-
-    Checked with the C loops of map/set/all: a rescan reads this for every record.
+    Records wait in memory until the first change; a rescan that changes nothing writes nothing.
     """
-    offsets, index = meta.get("offsets"), meta.get("index")
-    if not (
-        isinstance(offsets, list)
-        and len(offsets) == count
-        and set(map(type, offsets)) <= {int}
-        and (not offsets or (offsets[0] >= len(MAGIC) and offsets[-1] < end))
-        and all(map(operator.lt, offsets, offsets[1:]))
-    ):
-        raise CacheError("its record offsets are damaged")
-    if not isinstance(index, dict):
-        raise CacheError("its index is damaged")
-    return tuple(offsets), index
 
+    def __init__(
+        self, cache: HeaderCache, key: CacheKey, uidvalidity: int, search: SearchRecord, *, dirty: bool
+    ) -> None:
+        self.cache, self.key, self.uidvalidity, self.search = cache, key, uidvalidity, search
+        self._pending: list[CachedMessage] = []
+        self._writer: CacheWriter | None = None
+        self._dirty = False
+        if dirty:
+            self.changed()
 
-def _numbers(index: dict[str, list[int]], key: str, count: int) -> list[int]:
-    """The record numbers the index files under ``key``, checked: numbers of records that exist."""
-    numbers = index.get(key, [])
-    if not (
-        isinstance(numbers, list)
-        and set(map(type, numbers)) <= {int}
-        and (not numbers or (min(numbers) >= 0 and max(numbers) < count))
-    ):
-        raise CacheError("its index is damaged")
-    return numbers
+    def changed(self) -> None:
+        """The file will be written again: start it, with every record added so far."""
+        if self._dirty:
+            return
+        self._dirty = True
+        self._writer = self.cache.writer(self.key, self.uidvalidity, self.search)
+        if self._writer is not None:
+            for record in self._pending:
+                self._writer.add(record)
+        self._pending = []
 
+    @property
+    def dirty(self) -> bool:
+        """Whether the file will be written again."""
+        return self._dirty
 
-def _record_at(handle: BinaryIO, offset: int, end: int) -> CachedMessage:
-    """The record at ``offset``: its compressed length, then the compressed record (within ``end``)."""
-    handle.seek(offset)
-    (length,) = _LENGTH.unpack(handle.read(_LENGTH.size))
-    if offset + _LENGTH.size + length > end:
-        raise CacheError("a record runs past the end of the records")
-    return _decode(handle.read(length))
+    def add(self, record: CachedMessage, *, changed: bool = False) -> None:
+        """Add a record (``changed``: it is new or learnt something, so the file is written again)."""
+        if changed:
+            self.changed()
+        if self._writer is not None:
+            self._writer.add(record)
+        elif not self._dirty:
+            self._pending.append(record)
 
+    def add_raw(self, uid: int, stored: bytes, keys: list[str]) -> None:
+        """A record copied as stored; only once the file is being written (:meth:`changed`)."""
+        if self._writer is not None:
+            self._writer.add_raw(uid, stored, keys)
 
-def read_stored(stored: bytes) -> CachedMessage:
-    """The record :meth:`CacheFile.raw_records` gave as stored (its length first)."""
-    try:
-        (length,) = _LENGTH.unpack_from(stored)
-        if len(stored) != _LENGTH.size + length:
-            raise CacheError("a record's length is wrong")
-        return _decode(stored[_LENGTH.size :])
-    except (zlib.error, ValueError, OverflowError, struct.error) as exc:
-        raise CacheError(_reason(exc)) from exc
+    @property
+    def written(self) -> CacheWriter | None:
+        """The writer of the new file (after commit: its digest, "" when it could not be put in place)."""
+        return self._writer
 
+    def commit(self) -> None:
+        """Put the new file in place, if one is being written."""
+        if self._writer is not None:
+            self._writer.commit()
 
-def _decode(compressed: bytes) -> CachedMessage:
-    """A record from its compressed bytes, checked."""
-    decompressor = zlib.decompressobj()
-    # zlib expands at most about 1,032 times; the limits below bound what may come out.
-    data = decompressor.decompress(compressed, _RECORD.size + MAX_HEADER + 3 * MAX_DERIVED)
-    if not decompressor.eof or decompressor.unconsumed_tail or decompressor.unused_data:
-        raise CacheError("a record is damaged")
-    uid, seconds, header_length, facts_length, parsed_length, skipped_length = _RECORD.unpack_from(data)
-    reason_length = max(skipped_length - 1, 0)
-    if header_length > MAX_HEADER or max(facts_length, parsed_length, reason_length) > MAX_DERIVED:
-        raise CacheError("a record is impossibly large")
-    start = _RECORD.size
-    middle, later = start + header_length, start + header_length + facts_length
-    parsed_end = later + parsed_length
-    stop = parsed_end + reason_length
-    if len(data) != stop:
-        raise CacheError("a record's lengths disagree")
-    internaldate = None if seconds == NO_DATE else datetime.fromtimestamp(seconds, UTC)
-    skipped = data[parsed_end:stop].decode("utf-8", "replace") if skipped_length else None
-    return CachedMessage(
-        uid, data[start:middle], internaldate, data[middle:later], data[later:parsed_end], skipped
-    )
-
-
-def _pack(message: CachedMessage) -> bytes:
-    head = _RECORD.pack(
-        message.uid,
-        _seconds(message.internaldate),
-        len(message.header),
-        len(message.facts),
-        len(message.parsed),
-        0 if message.skipped is None else len(_reason_bytes(message.skipped)) + 1,
-    )
-    return head + message.header + message.facts + message.parsed + _reason_bytes(message.skipped)
-
-
-def _reason_bytes(reason: str | None) -> bytes:
-    return b"" if reason is None else reason.encode("utf-8", "replace")
-
-
-def _seconds(moment: datetime | None) -> int:
-    return NO_DATE if moment is None else int(moment.timestamp())
+    def abort(self) -> None:
+        """Drop the new file, if one is being written."""
+        if self._writer is not None:
+            self._writer.abort()
