@@ -849,6 +849,6 @@ def test_corpus_invitations_through_an_mbox_and_a_maildir(tmp_path: Path) -> Non
     ],
 )
 def test_outlook_display_name_tzids(tzid: str, zone: str | None) -> None:
-    from thankyou_scan.invitations.ics import _zone_from_name
+    from thankyou_scan.invitations.components import zone_from_name
 
-    assert _zone_from_name(tzid) == zone
+    assert zone_from_name(tzid) == zone

@@ -1,8 +1,9 @@
 """Invitations read from iCalendar text: each VEVENT kept by UID, the newest version winning,
 recurring ones expanded in a window; the result is ``ImportedEvent`` records.
 
-This is the only module that imports ``icalendar`` and ``recurring_ical_events``; the
-package imports it only when invitations are read, so other commands never load them.
+This is the only module that imports ``icalendar`` and ``recurring_ical_events`` (its
+helpers in components.py reach icalendar's Windows zone table only when a TZID needs it);
+the package imports it only when invitations are read, so other commands never load them.
 Everything in an invitation is someone else's input: texts, components, attendees and
 recurrences are bounded, and a component that cannot be read is skipped and counted.
 """
@@ -10,21 +11,42 @@ recurrences are bounded, and a component that cannot be read is skipped and coun
 from __future__ import annotations
 
 import copy
-import hashlib
 import logging
-import re
-import unicodedata
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone, tzinfo
+from datetime import date, datetime
 from typing import Any
 
 import icalendar
 import recurring_ical_events
 
-from ..times import FIRST_YEAR, LAST_YEAR, read_zone
-from .rules import DEFAULT_KIND_RULES, Attendee, KindRule, PeopleRules, guess_kind
+from ..times import FIRST_YEAR, LAST_YEAR
+from .components import (
+    CONTROL,
+    IGNORED_METHODS,
+    MAX_ATTENDEES,
+    MAX_ICS_CHARS,
+    MAX_OCCURRENCES,
+    UTC,
+    as_utc,
+    clean,
+    end_of,
+    event_id,
+    iana_zone,
+    in_window,
+    place_named_zones,
+    read_attendees,
+    recurrence_text,
+    recurs,
+    rule_readable,
+    rule_too_costly,
+    short,
+    too_big,
+    zone_from_name,
+    zone_info,
+)
+from .rules import DEFAULT_KIND_RULES, KindRule, PeopleRules, guess_kind
 
 __all__ = [
     "MAX_ICS_CHARS",
@@ -35,38 +57,6 @@ __all__ = [
 ]
 
 log = logging.getLogger("thankyou_scan")
-
-UTC = timezone.utc
-
-MAX_ICS_CHARS = 4 * 1024 * 1024
-"""One iCalendar text (a file, a mail part) longer than this is skipped."""
-MAX_COMPONENTS = 2_000
-"""Components (BEGIN: lines) in one text; an export of a whole calendar has a few thousand at most."""
-MAX_DEPTH = 8
-"""How deeply components may nest (VCALENDAR > VEVENT > VALARM is 3)."""
-MAX_ATTENDEES = 500
-"""Attendees read per event; the rest are left out with a warning."""
-MAX_OCCURRENCES = 1_000
-"""Occurrences of one recurring event within the window; more are left out with a warning."""
-MAX_RULE_STEPS = 200_000
-"""Estimated steps of a recurrence rule from its start to the window's end; a rule needing more
-(FREQ=SECONDLY for years, BYSECOND lists...) is skipped rather than expanded."""
-MAX_TEXT = 200
-"""Titles and names are cut to this many characters."""
-MAX_ID = 300
-"""A longer UID is replaced by a hash of it in the event's id."""
-
-_IGNORED_METHODS = frozenset({"REPLY", "COUNTER", "DECLINECOUNTER", "REFRESH"})
-_STEP = {
-    "SECONDLY": 1,
-    "MINUTELY": 60,
-    "HOURLY": 3600,
-    "DAILY": 86400,
-    "WEEKLY": 7 * 86400,
-    "MONTHLY": 28 * 86400,
-    "YEARLY": 365 * 86400,
-}
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,7 +140,7 @@ class InvitationSet:
     def add_text(self, text: str, origin: str) -> None:
         """Read one iCalendar text (a file or a mail part); ``origin`` names it in warnings."""
         self.texts += 1
-        problem = _too_big(text)
+        problem = too_big(text)
         if problem:
             self.skip(origin, problem)
             return
@@ -159,11 +149,11 @@ class InvitationSet:
                 warnings.simplefilter("ignore")
                 calendars = icalendar.Calendar.from_ical(text, multiple=True)
         except Exception as exc:  # icalendar raises ValueError, KeyError, IndexError... on bad input
-            self.skip(origin, f"not iCalendar data ({_short(str(exc)) or type(exc).__name__})")
+            self.skip(origin, f"not iCalendar data ({short(str(exc)) or type(exc).__name__})")
             return
         for calendar in calendars:
             method = str(calendar.get("METHOD", "")).strip().upper()
-            if method in _IGNORED_METHODS:
+            if method in IGNORED_METHODS:
                 continue
             timezones = tuple(calendar.walk("VTIMEZONE")) if calendar.name == "VCALENDAR" else ()
             events = [calendar] if calendar.name == "VEVENT" else calendar.walk("VEVENT")
@@ -171,10 +161,10 @@ class InvitationSet:
                 try:
                     self._add(component, method, timezones, origin)
                 except Exception as exc:
-                    self.skip(origin, f"an event cannot be read ({_short(str(exc)) or type(exc).__name__})")
+                    self.skip(origin, f"an event cannot be read ({short(str(exc)) or type(exc).__name__})")
 
     def _add(self, component: Any, method: str, timezones: tuple[Any, ...], origin: str) -> None:
-        uid = " ".join(_CONTROL.sub(" ", str(component.get("UID", ""))).split()) or None
+        uid = " ".join(CONTROL.sub(" ", str(component.get("UID", ""))).split()) or None
         recurrence = None
         if component.get("RECURRENCE-ID") is not None:
             recurrence = recurrence_text(component.decoded("RECURRENCE-ID"))
@@ -182,8 +172,8 @@ class InvitationSet:
             sequence = max(0, min(int(str(component.get("SEQUENCE", 0)).strip()), 2**31))
         except ValueError:
             sequence = 0
-        stamp = _utc(component.decoded("DTSTAMP")) if component.get("DTSTAMP") is not None else None
-        _place_named_zones(component)
+        stamp = as_utc(component.decoded("DTSTAMP")) if component.get("DTSTAMP") is not None else None
+        place_named_zones(component)
         version = _Version(
             uid,
             recurrence,
@@ -217,7 +207,7 @@ class InvitationSet:
                 result.extend(self._series(uid, entries, since, until))
             except Exception as exc:
                 origin = next(iter(entries.values()))[0].origin
-                self.skip(origin, f"event {uid!r} cannot be read ({_short(str(exc)) or type(exc).__name__})")
+                self.skip(origin, f"event {uid!r} cannot be read ({short(str(exc)) or type(exc).__name__})")
         seen: set[tuple[str, str]] = set()
         for (
             version
@@ -226,7 +216,7 @@ class InvitationSet:
                 events = self._series(None, {None: (version, version.component)}, since, until)
             except Exception as exc:
                 self.skip(
-                    version.origin, f"an event cannot be read ({_short(str(exc)) or type(exc).__name__})"
+                    version.origin, f"an event cannot be read ({short(str(exc)) or type(exc).__name__})"
                 )
                 continue
             for event in events:
@@ -248,22 +238,22 @@ class InvitationSet:
             key: value for key, value in entries.items() if key is not None
         }
         result: list[ImportedEvent] = []
-        if master is not None and _recurs(master[1]):
-            if _rule_readable(master[1]):
+        if master is not None and recurs(master[1]):
+            if rule_readable(master[1]):
                 return self._expand(uid, master, overrides, since, until)
             log.warning(
                 "%s: event %r: its recurrence rule cannot be read; only its first occurrence is kept",
                 master[0].origin,
-                _short(uid or str(master[1].get("SUMMARY", ""))),
+                short(uid or str(master[1].get("SUMMARY", ""))),
             )
         if master is not None:
             version, component = master
             event = self._event(component, version.cancels, uid, None, version.origin)
-            if event is not None and (self._all_single or _in_window(event.start, since, until)):
+            if event is not None and (self._all_single or in_window(event.start, since, until)):
                 result.append(event)
         for recurrence, (version, component) in overrides.items():
             event = self._event(component, version.cancels, uid, recurrence, version.origin)
-            if event is not None and (self._all_single or _in_window(event.start, since, until)):
+            if event is not None and (self._all_single or in_window(event.start, since, until)):
                 result.append(event)
         return result
 
@@ -276,11 +266,9 @@ class InvitationSet:
         until: datetime,
     ) -> list[ImportedEvent]:
         version, component = master
-        problem = _rule_too_costly(component, until)
+        problem = rule_too_costly(component, until)
         if problem:
-            self.skip(
-                version.origin, f"event {_short(uid or str(component.get('SUMMARY', '')))!r}: {problem}"
-            )
+            self.skip(version.origin, f"event {short(uid or str(component.get('SUMMARY', '')))!r}: {problem}")
             return []
         calendar = icalendar.Calendar()
         zones: dict[str, Any] = {}
@@ -299,7 +287,7 @@ class InvitationSet:
             log.warning(
                 "%s: event %r has %d occurrences in the window; only the first %d are kept",
                 version.origin,
-                _short(uid or str(component.get("SUMMARY", ""))),
+                short(uid or str(component.get("SUMMARY", ""))),
                 len(occurrences),
                 MAX_OCCURRENCES,
             )
@@ -317,30 +305,30 @@ class InvitationSet:
         self, component: Any, cancelled: bool, uid: str | None, recurrence: str | None, origin: str
     ) -> ImportedEvent | None:
         """One event from a component; None (with a warning when it matters) when it is not one to write."""
-        title = _clean(str(component.get("SUMMARY", ""))) or "Untitled invitation"
-        name = f"event {_short(title)!r}"
+        title = clean(str(component.get("SUMMARY", ""))) or "Untitled invitation"
+        name = f"event {short(title)!r}"
         if component.get("DTSTART") is None:
             self.skip(origin, f"{name} has no start (DTSTART)")
             return None
         start = component.decoded("DTSTART")
-        end = _end(component, start)
+        end = end_of(component, start)
         zone = None
         if isinstance(start, datetime) and start.tzinfo is None and component["DTSTART"].params.get("TZID"):
             # a TZID no VTIMEZONE defines and icalendar does not know (an Outlook display name):
             # the time is in the zone it names when we know it, not a floating time
-            named = _zone_from_name(str(component["DTSTART"].params["TZID"]))
+            named = zone_from_name(str(component["DTSTART"].params["TZID"]))
             if named is not None:
-                start = start.replace(tzinfo=_zoneinfo(named))
+                start = start.replace(tzinfo=zone_info(named))
                 if isinstance(end, datetime) and end.tzinfo is None:
-                    end = end.replace(tzinfo=_zoneinfo(named))
+                    end = end.replace(tzinfo=zone_info(named))
         if isinstance(start, datetime):
             zone = iana_zone(start.tzinfo, component["DTSTART"].params.get("TZID"))
             if zone is not None and start.tzinfo is not None:
-                start = start.astimezone(_zoneinfo(zone))
-                end = end.astimezone(_zoneinfo(zone)) if isinstance(end, datetime) and end.tzinfo else end
+                start = start.astimezone(zone_info(zone))
+                end = end.astimezone(zone_info(zone)) if isinstance(end, datetime) and end.tzinfo else end
         if not FIRST_YEAR <= start.year <= LAST_YEAR:
             return None
-        attendees = _attendees(component)
+        attendees = read_attendees(component)
         if len(attendees) > MAX_ATTENDEES:
             log.warning(
                 "%s: %s has %d attendees; only the first %d are read",
@@ -363,7 +351,7 @@ class InvitationSet:
                 seen.add(key)
                 people.append((attendee.name, attendee.email))
         return ImportedEvent(
-            id=_event_id(uid, recurrence),
+            id=event_id(uid, recurrence),
             title=title,
             kind=guess_kind(title, self.kinds),
             start=start,
@@ -375,24 +363,6 @@ class InvitationSet:
 
 
 # -- pieces -----------------------------------------------------------------------------
-
-
-def _too_big(text: str) -> str | None:
-    if len(text) > MAX_ICS_CHARS:
-        return f"larger than {MAX_ICS_CHARS // (1024 * 1024)} MB"
-    unfolded = re.sub(r"\r?\n[ \t]", "", text)
-    depth = count = 0
-    for match in re.finditer(r"^(BEGIN|END):", unfolded, re.MULTILINE | re.IGNORECASE):
-        if match.group(1).upper() == "BEGIN":
-            depth += 1
-            count += 1
-            if depth > MAX_DEPTH:
-                return f"components nested more than {MAX_DEPTH} deep"
-            if count > MAX_COMPONENTS:
-                return f"more than {MAX_COMPONENTS:,} components"
-        else:
-            depth = max(0, depth - 1)
-    return None
 
 
 def _winner(versions: list[_Version]) -> tuple[_Version, Any]:
@@ -408,28 +378,6 @@ def _winner(versions: list[_Version]) -> tuple[_Version, Any]:
         if version.component.get("DTSTART") is not None:
             return best, version.component
     return best, best.component
-
-
-def _place_named_zones(component: Any) -> None:
-    """Put times whose TZID is a display name we can map into that zone.
-
-    DTSTART, DTEND and RECURRENCE-ID whose TZID no VTIMEZONE defines and icalendar does not
-    know (Outlook's display names, ``(UTC-05:00) Eastern Time (US & Canada)``) are read as
-    floating times; when the name is one we can map, they are put in that zone instead, so the
-    expansion of a recurring event keeps it too. (EXDATE and RDATE are left as they are.)
-    """
-    for name in ("DTSTART", "DTEND", "RECURRENCE-ID"):
-        prop = component.get(name)
-        if prop is None or isinstance(prop, list) or not prop.params.get("TZID"):
-            continue
-        value = getattr(prop, "dt", None)
-        if not isinstance(value, datetime) or value.tzinfo is not None:
-            continue
-        zone = _zone_from_name(str(prop.params["TZID"]))
-        if zone is None:
-            continue
-        component.pop(name)
-        component.add(name, value.replace(tzinfo=_zoneinfo(zone)))
 
 
 def _all_day_overrides(
@@ -457,290 +405,6 @@ def _all_day_overrides(
                 key = recurrence_text(day)
         result[key] = (version, component)  # sorted by rank: the newest of two spellings wins
     return result
-
-
-def _recurs(component: Any) -> bool:
-    return component.get("RRULE") is not None or component.get("RDATE") is not None
-
-
-def _rule_readable(component: Any) -> bool:
-    rule = component.get("RRULE")
-    try:
-        for one in rule if isinstance(rule, list) else [rule] if rule is not None else []:
-            one.get("FREQ")
-    except Exception:
-        return False
-    return True
-
-
-def _rule_too_costly(component: Any, until: datetime) -> str | None:
-    rule = component.get("RRULE")
-    if rule is None:
-        return None
-    rules = rule if isinstance(rule, list) else [rule]
-    start = component.decoded("DTSTART") if component.get("DTSTART") is not None else None
-    if start is None:
-        return None
-    begin = start if isinstance(start, datetime) else datetime(start.year, start.month, start.day)
-    if begin.tzinfo is None:
-        begin = begin.replace(tzinfo=UTC)
-    span = max((until - begin).total_seconds(), 0)
-    for one in rules:
-        frequency = str((one.get("FREQ") or [""])[0]).upper()
-        step = _STEP.get(frequency)
-        if step is None:
-            return f"recurrence rule with FREQ={_short(frequency)!r} is not one RFC 5545 knows"
-        try:
-            interval = max(int((one.get("INTERVAL") or [1])[0]), 1)
-        except (TypeError, ValueError):
-            interval = 1
-        steps = span / (step * interval)
-        for key in (
-            "BYMONTH",
-            "BYWEEKNO",
-            "BYYEARDAY",
-            "BYMONTHDAY",
-            "BYDAY",
-            "BYHOUR",
-            "BYMINUTE",
-            "BYSECOND",
-        ):
-            values = one.get(key)
-            if values:
-                steps *= len(values)
-        if steps > MAX_RULE_STEPS:
-            return (
-                f"its recurrence rule (FREQ={frequency}) needs about {steps:,.0f} steps to reach the window, "
-                f"more than the {MAX_RULE_STEPS:,} allowed — left out"
-            )
-    return None
-
-
-def _end(component: Any, start: datetime | date) -> datetime | date | None:
-    """DTEND, or DTSTART + DURATION; None when missing or not after the start (within 365 days)."""
-    end: Any = None
-    if component.get("DTEND") is not None:
-        end = component.decoded("DTEND")
-    elif component.get("DURATION") is not None:
-        duration = component.decoded("DURATION")
-        if isinstance(duration, timedelta):
-            end = start + duration
-    if end is None or isinstance(end, datetime) != isinstance(start, datetime):
-        return None
-    if (
-        isinstance(end, datetime)
-        and isinstance(start, datetime)
-        and (end.tzinfo is None) != (start.tzinfo is None)
-    ):
-        return None
-    if not start <= end <= start + timedelta(days=365):
-        return None
-    return end if isinstance(end, (datetime, date)) else None
-
-
-def _attendees(component: Any) -> list[Attendee]:
-    result = []
-    organizer = component.get("ORGANIZER")
-    if organizer is not None:
-        result.append(_attendee(organizer, organizer=True))
-    values = component.get("ATTENDEE") or []
-    for value in values if isinstance(values, list) else [values]:
-        result.append(_attendee(value))
-    return result
-
-
-_ADDRESS = re.compile(r"^[^\s@<>(),;:\"\[\]\\]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?\.[A-Za-z]{2,63}$")
-
-
-def _attendee(value: Any, *, organizer: bool = False) -> Attendee:
-    params = getattr(value, "params", {})
-    # Some writers quote the whole value ("mailto:a@b.example"), and a line folded with two
-    # spaces leaves one inside the address (khal's, Exchange's): no address holds whitespace.
-    text = "".join(str(value).split()).strip('"')
-    address = text[7:] if text.lower().startswith("mailto:") else text
-    if not _ADDRESS.match(address) or len(address) > 254:
-        email_param = str(params.get("EMAIL", "")).strip()
-        address = email_param if _ADDRESS.match(email_param) else ""
-    return Attendee(
-        email=address,
-        name=_clean(str(params.get("CN", ""))).strip('"'),
-        cutype=str(params.get("CUTYPE", "INDIVIDUAL")),
-        partstat=str(params.get("PARTSTAT", "")),
-        organizer=organizer,
-    )
-
-
-def _event_id(uid: str | None, recurrence: str | None) -> str | None:
-    if uid is None:
-        return None
-    if len(uid) > MAX_ID:
-        uid = "uid-" + hashlib.sha256(uid.encode("utf-8", "replace")).hexdigest()[:32]
-    return uid if recurrence is None else f"{uid}@{recurrence}"
-
-
-def recurrence_text(value: Any) -> str:
-    """A RECURRENCE-ID (an occurrence's original start) as the id shows it: ``YYYYMMDDTHHMMSSZ`` in UTC,
-    ``YYYYMMDD`` for a date, ``YYYYMMDDTHHMMSS`` for a floating time.
-    """
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            return value.strftime("%Y%m%dT%H%M%S")
-        return value.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
-    if isinstance(value, date):
-        return value.strftime("%Y%m%d")
-    return _clean(str(value))
-
-
-def iana_zone(zone: tzinfo | None, tzid: Any = None) -> str | None:
-    """The IANA name for a time's zone: its TZID as written, a Windows zone name mapped (CLDR's
-    windowsZones, as icalendar ships it), or a vendor prefix (``/mozilla.org/…/Europe/Berlin``)
-    removed; None when none is known (the time is then written with its offset).
-    """
-    if zone is None:
-        return None
-    candidates = [str(tzid)] if tzid else []
-    key = getattr(zone, "key", None) or getattr(zone, "zone", None)
-    if key:
-        candidates.append(str(key))
-    for candidate in candidates:
-        found = _zone_from_name(candidate)
-        if found is not None:
-            return found
-    if zone.utcoffset(datetime(2000, 1, 1)) == timedelta(0) and zone.utcoffset(
-        datetime(2000, 7, 1)
-    ) == timedelta(0):
-        names = {zone.tzname(datetime(2000, 1, 1)), zone.tzname(datetime(2000, 7, 1))}
-        if names & {"UTC", "GMT", "Z", "Coordinated Universal Time"}:
-            return "UTC"
-    return None
-
-
-def _zone_from_name(name: str) -> str | None:
-    from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
-
-    cleaned = name.strip().strip('"').strip("/")
-    if not cleaned or len(cleaned) > 200:
-        return None
-    if cleaned.upper() in ("UTC", "Z", "GMT", "ETC/UTC"):
-        return "UTC"
-    tries = [cleaned]
-    if cleaned in WINDOWS_TO_OLSON:
-        tries.insert(0, WINDOWS_TO_OLSON[cleaned])
-    parts = cleaned.split("/")
-    tries += ["/".join(parts[start:]) for start in range(1, len(parts))]
-    for candidate in tries:
-        try:
-            return read_zone(candidate)
-        except ValueError:
-            continue
-    return _zone_from_display_name(cleaned)
-
-
-_DISPLAY_NAME = re.compile(r"^\((?:UTC|GMT)\s*(?:([+-])(\d{1,2}):?(\d{2}))?\)\s*(.+)$", re.IGNORECASE)
-_NORTH_AMERICA = {
-    "eastern": "America/New_York",
-    "central": "America/Chicago",
-    "mountain": "America/Denver",
-    "pacific": "America/Los_Angeles",
-    "atlantic": "America/Halifax",
-    "alaska": "America/Anchorage",
-    "hawaii": "Pacific/Honolulu",
-    "arizona": "America/Phoenix",
-}
-_NORTH_AMERICA_NAME = re.compile(
-    r"^(\w+)(?:\s+time)?(?:\s*\((?:us\s*(?:&|and)\s*)?canada\))?$", re.IGNORECASE
-)
-
-
-def _zone_from_display_name(name: str) -> str | None:
-    """An IANA zone for a Windows display name as Outlook and Exchange write it as TZID
-    (``(UTC-05:00) Eastern Time (US & Canada)``, ``(GMT+10:00) Canberra, Melbourne, Sydney``):
-    the North American names, else the first listed city that names an IANA zone whose offset
-    (standard or daylight) is the one shown. None when nothing fits.
-    """
-    match = _DISPLAY_NAME.match(name)
-    if match is None:
-        return None
-    sign, hours, minutes, rest = match.groups()
-    offset = timedelta(hours=int(hours or 0), minutes=int(minutes or 0)) * (-1 if sign == "-" else 1)
-    rest = rest.replace("\\,", ",").strip()
-    if re.search(r"coordinated universal time", rest, re.IGNORECASE) and not offset:
-        return "UTC"
-    american = _NORTH_AMERICA_NAME.match(rest)
-    if american and american.group(1).lower() in _NORTH_AMERICA:
-        return _NORTH_AMERICA[american.group(1).lower()]
-    from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
-
-    cities = _zone_cities()
-    found = [cities.get(city.strip().replace(" ", "_").lower()) for city in re.split(r"[,:;/]", rest)]
-    fitting = [zone for zone in found if zone is not None and _has_offset(zone, offset)]
-    preferred = set(WINDOWS_TO_OLSON.values())  # CLDR's choice (Sydney, not its link Canberra)
-    return next((zone for zone in fitting if zone in preferred), fitting[0] if fitting else None)
-
-
-_CITIES: dict[str, str] = {}
-
-
-def _zone_cities() -> dict[str, str]:
-    """The last part of each IANA region zone (``sydney`` → ``Australia/Sydney``)."""
-    if not _CITIES:
-        from zoneinfo import available_timezones
-
-        regions = (
-            "Africa/",
-            "America/",
-            "Antarctica/",
-            "Asia/",
-            "Atlantic/",
-            "Australia/",
-            "Europe/",
-            "Indian/",
-            "Pacific/",
-        )
-        for zone in sorted(available_timezones()):
-            if zone.startswith(regions):
-                _CITIES.setdefault(zone.rsplit("/", 1)[-1].lower(), zone)
-    return _CITIES
-
-
-def _has_offset(zone: str, offset: timedelta) -> bool:
-    info = _zoneinfo(zone)
-    return any(
-        info.utcoffset(datetime(year, month, 1)) == offset for year in (2015, 2020, 2025) for month in (1, 7)
-    )
-
-
-def _zoneinfo(name: str) -> tzinfo:
-    from zoneinfo import ZoneInfo
-
-    return ZoneInfo(name)
-
-
-def _utc(value: Any) -> datetime | None:
-    if isinstance(value, datetime):
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-    return None
-
-
-def _in_window(start: datetime | date, since: datetime, until: datetime) -> bool:
-    """Whether a single event is kept: it starts within the window."""
-    if not isinstance(start, datetime):
-        return since.date() <= start <= until.date()
-    if start.tzinfo is None:
-        start = start.replace(tzinfo=UTC)
-    return since <= start <= until
-
-
-def _clean(text: str) -> str:
-    """Text for the calendar: control and invisible characters become spaces, runs of spaces one, at most MAX_TEXT."""
-    text = unicodedata.normalize("NFC", _CONTROL.sub(" ", text))
-    text = " ".join(text.split())
-    return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "…"
-
-
-def _short(text: str, limit: int = 80) -> str:
-    text = _CONTROL.sub(" ", text)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def read_all(texts: Iterable[tuple[str, str]], *, rules: PeopleRules) -> InvitationSet:

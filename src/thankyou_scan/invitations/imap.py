@@ -2,7 +2,7 @@
 ``BODY.PEEK[part]`` of the calendar parts alone — never a whole message, never a flag changed.
 
 Built on the scanner's connection (TLS, login, budgets, retry: sources/imap_connection.py)
-and its folder steps (EXAMINE, SEARCH: sources/imap_sync.py); the constructor takes the
+and its folder steps (EXAMINE, SEARCH: sources/imap_search.py); the constructor takes the
 same arguments as ImapSource.
 """
 
