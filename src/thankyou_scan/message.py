@@ -259,7 +259,7 @@ class HeaderFacts:
                 normalize_address(f"{local}@{_domain(domain)}")
                 for local, _, domain in (address.rpartition("@") for address in simple.recipients)
             )
-            return cls(simple.date or fallback_date, plain, frozenset(a.rpartition("@")[2] for a in plain))
+            return cls.of(simple.date or fallback_date, plain)
         return cls.read_in_full(raw, fallback_date=fallback_date)
 
     @classmethod
@@ -271,8 +271,12 @@ class HeaderFacts:
         except MessageError:
             return cls(None, frozenset(), frozenset())
         addresses = frozenset(normalize_address(address) for address in recipients)
-        domains = frozenset(address.rpartition("@")[2] for address in addresses)
-        return cls(_header_date(headers) or fallback_date, addresses, domains)
+        return cls.of(_header_date(headers) or fallback_date, addresses)
+
+    @classmethod
+    def of(cls, date: datetime | None, addresses: frozenset[str]) -> HeaderFacts:
+        """The facts of a date and normalized addresses (their domains derived)."""
+        return cls(date, addresses, frozenset(address.rpartition("@")[2] for address in addresses))
 
     def encode(self) -> bytes:
         """A compact form for the cache (JSON: addresses may hold any character)."""
@@ -283,11 +287,7 @@ class HeaderFacts:
     def decode(cls, data: bytes) -> HeaderFacts:
         """The facts :meth:`encode` wrote."""
         date, addresses = _loads(data)
-        return cls(
-            None if date is None else datetime.fromtimestamp(int(date), UTC),
-            frozenset(addresses),
-            frozenset(address.rpartition("@")[2] for address in addresses),
-        )
+        return cls.of(None if date is None else datetime.fromtimestamp(int(date), UTC), frozenset(addresses))
 
 
 @dataclass(frozen=True, slots=True)

@@ -256,14 +256,10 @@ class FolderSync(FolderSearch):
         for record in cached.messages():
             if record.uid in wanted and record.uid not in replayed:
                 replayed.add(record.uid)
-                try:
-                    message, updated = self._use(record)
-                except (ValueError, TypeError, OverflowError):
-                    # What was learnt cannot be read back (a date the decoder refuses): learn it again.
-                    message, updated = self._use(replace(record, facts=b"", parsed=b"", skipped=None))
+                message, updated = self._use_cached(record)
                 if message is not None:
                     yield message
-            elif horizon is None or (when := _when(record)) is None or when >= horizon:
+            elif horizon is None or not _kept(_when(record), horizon):
                 if writer is not None:
                     writer.changed()  # in the window but gone from the server: expunged
                 continue
@@ -289,16 +285,11 @@ class FolderSync(FolderSearch):
         is noted in ``replayed`` at once: if the file fails midway, those are not fetched again.
         """
         learnt: dict[int, CachedMessage] = {}
-        read: set[int] = set()
         for record in records:
-            if record.uid not in wanted or record.uid in read:
+            if record.uid not in wanted or record.uid in replayed:
                 continue
-            read.add(record.uid)
             replayed.add(record.uid)
-            try:
-                message, updated = self._use(record)
-            except (ValueError, TypeError, OverflowError):
-                message, updated = self._use(replace(record, facts=b"", parsed=b"", skipped=None))
+            message, updated = self._use_cached(record)
             if updated is not record:
                 learnt[record.uid] = updated
             if message is not None:
@@ -313,11 +304,16 @@ class FolderSync(FolderSearch):
                 elif uid in wanted:
                     writer.add_raw(uid, stored, keys)
                     replayed.add(uid)
-                elif horizon is not None:
-                    when = internaldate or _when(read_stored(stored))
-                    if when is not None and when < horizon:
-                        writer.add_raw(uid, stored, keys)  # outside the window: kept
+                elif horizon is not None and _kept(internaldate or _when(read_stored(stored)), horizon):
+                    writer.add_raw(uid, stored, keys)
         replayed.update(wanted & cached.uids)
+
+    def _use_cached(self, record: CachedMessage) -> tuple[SentMessage | None, CachedMessage]:
+        """:meth:`_use` for a cached record; what it learnt that cannot be read back (a date the decoder refuses) is learnt again."""
+        try:
+            return self._use(record)
+        except (ValueError, TypeError, OverflowError):
+            return self._use(replace(record, facts=b"", parsed=b"", skipped=None))
 
     def _record(self, uid: int, header: bytes | None, internal: datetime | None) -> CachedMessage:
         """A fetched message as a record the cache can write and read back.
@@ -435,6 +431,11 @@ class FolderSync(FolderSearch):
         if reading.skipped is not None and record.skipped is None:
             learnt["skipped"] = reading.skipped
         return reading.message, replace(record, **learnt) if learnt else record
+
+
+def _kept(when: datetime | None, horizon: datetime | None) -> bool:
+    """Whether a cached message the SEARCH did not find is kept: dated before the window (else it was expunged)."""
+    return horizon is not None and when is not None and when < horizon
 
 
 def _when(record: CachedMessage) -> datetime | None:
